@@ -70,8 +70,8 @@ TS_API void ts_envelope_set_id(ts_envelope *env, uint64_t id);
 TS_API void ts_envelope_set_correlation_id(ts_envelope *env, uint64_t id);
 TS_API void ts_envelope_set_timestamp(ts_envelope *env, uint64_t unix_ms);
 
-/* String setters copy len bytes (len <= TS_ENVELOPE_MAX_NAME; the text must
- * be valid UTF-8 without NUL). 0, TS_ERR_TOO_LARGE, TS_ERR_MALFORMED or
+/* String setters copy the NUL-terminated text (at most TS_ENVELOPE_MAX_NAME
+ * bytes; it must be valid UTF-8). 0, TS_ERR_TOO_LARGE, TS_ERR_MALFORMED or
  * TS_ERR_NOMEM. */
 TS_API int ts_envelope_set_sender(ts_envelope *env, const char *text);
 TS_API int ts_envelope_set_recipient(ts_envelope *env, const char *text);

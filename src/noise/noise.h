@@ -55,7 +55,7 @@ struct noise_pattern;
 
 typedef struct noise_protocol {
     char name[NOISE_MAX_NAME_LEN + 1];
-    const struct noise_pattern *pattern;   /* base pattern plus psk modifiers */
+    const struct noise_pattern *pattern;   /* base pattern; psk modifiers are in name */
     const struct noise_dh *dh;
     const struct noise_cipher_alg *cipher;
     const struct noise_hash *hash;

@@ -1,0 +1,36 @@
+/*
+ * Clocks. Deadlines and rates use the monotonic clock, which never jumps;
+ * timestamps that leave the process use wall-clock time.
+ */
+#ifndef TS_UTIL_CLOCK_H
+#define TS_UTIL_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* Milliseconds on the monotonic clock (coarse: a few ms resolution, but a
+ * fraction of the cost, which matters on per-frame paths). */
+static inline uint64_t clock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Microseconds on the precise monotonic clock, for latency measurements. */
+static inline uint64_t clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Milliseconds since the Unix epoch. */
+static inline uint64_t clock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+#endif /* TS_UTIL_CLOCK_H */
