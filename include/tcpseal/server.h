@@ -130,15 +130,20 @@ TS_API int ts_server_run(ts_server *srv);
 TS_API int ts_server_start(ts_server *srv);
 
 /*
- * Graceful stop: stop accepting, close every client with reason
- * "server shutting down", let queued output drain (at most grace_ms), then
- * make ts_server_run() return (or join the background thread when called
- * from another thread after ts_server_start()). Safe from any thread and
- * from a signal-handling thread; calling it twice forces an immediate stop.
+ * Graceful stop: stop accepting, close every client with reason "server
+ * shutting down", let queued output drain (at most grace_ms), then make
+ * ts_server_run() return. Does not wait: pair it with ts_server_wait()
+ * after ts_server_start(). Safe from any thread, including a handler or a
+ * signal-handling thread; calling it again forces an immediate stop.
  */
 TS_API int ts_server_shutdown(ts_server *srv, uint32_t grace_ms);
 
-/* Free a stopped server. NULL is ignored. */
+/* Block until a server started with ts_server_start() has stopped.
+ * TS_ERR_STATE when it was not started that way. */
+TS_API int ts_server_wait(ts_server *srv);
+
+/* Free a server; one still running from ts_server_start() is shut down
+ * (without grace) and waited for first. NULL is ignored. */
 TS_API void ts_server_free(ts_server *srv);
 
 /* Answer a Request: a Response whose correlation id is the request's id,

@@ -33,7 +33,8 @@ static inline size_t dbuf_size(const struct dbuf *b)
 /* Pointer to the first held byte (valid until the next append). */
 static inline uint8_t *dbuf_ptr(const struct dbuf *b)
 {
-    return b->data + b->head;
+    /* An empty, never-allocated buffer has no data pointer to offset. */
+    return b->data != NULL ? b->data + b->head : NULL;
 }
 
 /* Make room for n more bytes and return where they go, or NULL when that

@@ -10,7 +10,8 @@
 static size_t begin_body(uint8_t *out, uint32_t total, const uint8_t *frag, size_t n)
 {
     store_u32(out, total);
-    memcpy(out + 4, frag, n);
+    if (n > 0)
+        memcpy(out + 4, frag, n);
     return 4 + n;
 }
 

@@ -1,0 +1,110 @@
+#include "server/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <tcpseal/protocol.h>
+
+#include "server/conn.h"
+#include "server/reply.h"
+#include "server/requests.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/log.h"
+
+/* Refuse one message: log once with the peer, answer with an Error. */
+static void refuse(struct conn *c, uint64_t id, uint16_t reason, const char *detail)
+{
+    LOG_INFO("message_refused", "client=%llu peer=%s id=%llu reason=%s detail=\"%s\"",
+             (unsigned long long)c->id, c->peer, (unsigned long long)id,
+             ts_reason_name(reason), detail != NULL ? detail : ts_reason_text(reason));
+    reply_error(c, id, reason, detail);
+}
+
+static uint16_t verify_reason(int rc)
+{
+    switch (rc) {
+    case TS_ERR_BAD_HASH:
+        return TS_REASON_BAD_HASH;
+    case TS_ERR_BAD_SIGNATURE:
+        return TS_REASON_BAD_SIGNATURE;
+    case TS_ERR_STALE:
+        return TS_REASON_STALE_TIMESTAMP;
+    default:
+        return TS_REASON_BAD_ENVELOPE;
+    }
+}
+
+/* The sender field names the authenticated client (its fingerprint) or is
+ * left empty; anything else would let a client speak for another. */
+static bool sender_matches(const struct conn *c, const ts_envelope *env)
+{
+    const char *sender = ts_envelope_sender(env);
+    return sender[0] == '\0' || strcmp(sender, c->fingerprint) == 0;
+}
+
+static bool within_rate(struct conn *c, const ts_server_config *cfg, size_t len)
+{
+    uint64_t now = clock_mono_ms();
+
+    return ratelimit_take(&c->message_bucket, cfg->message_rate, cfg->message_burst, 1,
+                          now) &&
+           ratelimit_take(&c->byte_bucket, cfg->byte_rate, cfg->byte_burst, len, now);
+}
+
+/* Every check before a message reaches a handler; 0 or the reason. */
+static uint16_t check_envelope(struct conn *c, const ts_server_config *cfg,
+                               const ts_envelope *env, size_t len, const char **detail)
+{
+    ts_verify_opts opts = {.public_key = c->identity,
+                           .max_skew_ms = cfg->timestamp_skew_ms};
+    int rc;
+
+    *detail = NULL;
+    if (!within_rate(c, cfg, len))
+        return TS_REASON_MESSAGE_RATE;
+    if ((rc = ts_envelope_verify(env, &opts)) != TS_OK) {
+        *detail = ts_error_detail(rc);
+        return verify_reason(rc);
+    }
+    if (!sender_matches(c, env))
+        return TS_REASON_BAD_SENDER;
+    rc = senders_accept(&c->worker->srv->senders, c->identity, ts_envelope_id(env));
+    if (rc == TS_ERR_DUPLICATE || rc == TS_ERR_INVALID)
+        return TS_REASON_DUPLICATE;
+    if (rc != TS_OK)
+        return TS_REASON_SERVER_ERROR;
+    return 0;
+}
+
+void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
+{
+    const ts_server_config *cfg = server_cfg(c->worker->srv);
+    const char *detail;
+    ts_envelope *env;
+    uint16_t reason;
+    int rc;
+
+    if ((rc = ts_envelope_decode(data, len, &env)) != TS_OK) {
+        refuse(c, 0, TS_REASON_BAD_ENVELOPE, ts_error_detail(rc));
+        return;
+    }
+    reason = check_envelope(c, cfg, env, len, &detail);
+    if (reason != 0) {
+        refuse(c, ts_envelope_id(env), reason, detail);
+    } else if (ts_envelope_type(env) == TS_MSG_REQUEST) {
+        requests_handle(c, env);
+    } else {
+        refuse(c, ts_envelope_id(env), TS_REASON_UNSUPPORTED_TYPE, NULL);
+    }
+    ts_envelope_free(env);
+}
+
+void dispatch_oversize(struct conn *c, uint64_t size)
+{
+    char detail[96];
+
+    snprintf(detail, sizeof(detail), "message of %llu bytes exceeds the limit of %zu",
+             (unsigned long long)size, server_cfg(c->worker->srv)->max_message);
+    refuse(c, 0, TS_REASON_TOO_LARGE, detail);
+}

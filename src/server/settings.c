@@ -1,0 +1,117 @@
+#include "server/server_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <tcpseal/protocol.h>
+
+#include "util/error.h"
+
+#define DEFAULT_PORT 8080
+#define DEFAULT_MAX_CLIENTS 10000
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
+#define DEFAULT_HEARTBEAT_MS 15000
+#define DEFAULT_IDLE_TIMEOUT_MS 300000
+#define DEFAULT_MAX_OUTPUT (8u * 1024u * 1024u)
+#define DEFAULT_SKEW_MS 300000
+#define DEFAULT_REKEY_FRAMES 1000000
+#define DEFAULT_REKEY_MS 3600000
+#define MIN_TIMER_MS 100
+/* Output must hold at least one largest message and its framing. */
+#define OUTPUT_HEADROOM (64u * 1024u)
+
+void ts_server_config_init(ts_server_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->host = "localhost";
+    cfg->port = DEFAULT_PORT;
+    cfg->max_clients = DEFAULT_MAX_CLIENTS;
+    cfg->handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    cfg->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    cfg->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+    cfg->max_message = TS_DEFAULT_MAX_MESSAGE;
+    cfg->max_output = DEFAULT_MAX_OUTPUT;
+    cfg->timestamp_skew_ms = DEFAULT_SKEW_MS;
+    cfg->handler = TS_HANDLER_ECHO;
+    cfg->rekey_after_frames = DEFAULT_REKEY_FRAMES;
+    cfg->rekey_after_ms = DEFAULT_REKEY_MS;
+}
+
+static int check_timer(const char *name, uint32_t ms)
+{
+    if (ms != 0 && ms < MIN_TIMER_MS)
+        return error_set(TS_ERR_CONFIG, "%s must be 0 (off) or at least %d ms", name,
+                         MIN_TIMER_MS);
+    return TS_OK;
+}
+
+int ts_server_config_check(const ts_server_config *cfg)
+{
+    int rc;
+
+    if (cfg->host == NULL || cfg->host[0] == '\0')
+        return error_set(TS_ERR_CONFIG, "host must not be empty");
+    if (cfg->workers > SERVER_MAX_WORKERS)
+        return error_set(TS_ERR_CONFIG, "workers must be at most %d", SERVER_MAX_WORKERS);
+    if (cfg->max_message == 0 || cfg->max_message > TS_MAX_MESSAGE_LIMIT)
+        return error_set(TS_ERR_CONFIG, "max_message must be between 1 and %u bytes",
+                         TS_MAX_MESSAGE_LIMIT);
+    if (cfg->max_output < cfg->max_message + OUTPUT_HEADROOM)
+        return error_set(TS_ERR_CONFIG,
+                         "max_output (%zu) must exceed max_message (%zu) by at least %u bytes",
+                         cfg->max_output, cfg->max_message, OUTPUT_HEADROOM);
+    if (cfg->handler != TS_HANDLER_ECHO && cfg->handler != TS_HANDLER_ACK)
+        return error_set(TS_ERR_CONFIG, "unknown handler %d", (int)cfg->handler);
+    if ((rc = check_timer("handshake_timeout", cfg->handshake_timeout_ms)) != TS_OK ||
+        (rc = check_timer("heartbeat", cfg->heartbeat_ms)) != TS_OK ||
+        (rc = check_timer("idle_timeout", cfg->idle_timeout_ms)) != TS_OK)
+        return rc;
+    if (cfg->handshake_timeout_ms == 0)
+        return error_set(TS_ERR_CONFIG, "handshake_timeout cannot be off");
+    return TS_OK;
+}
+
+/* Fill the "0 = default" fields so the rest of the server reads plain
+ * numbers. */
+static void settings_normalise(ts_server_config *cfg)
+{
+    if (cfg->message_burst == 0)
+        cfg->message_burst = cfg->message_rate;
+    if (cfg->byte_burst == 0)
+        cfg->byte_burst = cfg->byte_rate > cfg->max_message ? cfg->byte_rate
+                                                            : cfg->max_message;
+    if (cfg->rekey_after_frames == 0)
+        cfg->rekey_after_frames = DEFAULT_REKEY_FRAMES;
+    if (cfg->rekey_after_ms == 0)
+        cfg->rekey_after_ms = DEFAULT_REKEY_MS;
+}
+
+int settings_publish(ts_server *srv, const ts_server_config *cfg)
+{
+    struct settings *s;
+    int rc;
+
+    if ((rc = ts_server_config_check(cfg)) != TS_OK)
+        return rc;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return TS_ERR_NOMEM;
+    s->cfg = *cfg;
+    settings_normalise(&s->cfg);
+    pthread_mutex_lock(&srv->settings_lock);
+    s->older = atomic_load(&srv->settings);
+    atomic_store_explicit(&srv->settings, s, memory_order_release);
+    pthread_mutex_unlock(&srv->settings_lock);
+    return TS_OK;
+}
+
+void settings_free_all(ts_server *srv)
+{
+    struct settings *s = atomic_load(&srv->settings), *older;
+
+    for (; s != NULL; s = older) {
+        older = s->older;
+        free(s);
+    }
+    atomic_store(&srv->settings, NULL);
+}

@@ -1,0 +1,560 @@
+/*
+ * The server library end to end inside one process: a server on a loopback
+ * ephemeral port, and a minimal blocking client built from the channel and
+ * envelope modules, so each server behaviour is checked byte for byte
+ * without the command-line programs.
+ */
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <tcpseal/envelope.h>
+#include <tcpseal/identity.h>
+#include <tcpseal/protocol.h>
+#include <tcpseal/server.h>
+
+#include "channel/channel.h"
+#include "util/clock.h"
+#include "util/dbuf.h"
+
+#define WAIT_MS 5000
+
+struct client {
+    int fd;
+    ts_identity *id;
+    char fingerprint[TS_FINGERPRINT_MAX];
+    struct channel_credentials creds;
+    struct dbuf out;
+    channel *ch;
+    ts_envelope *inbox[16];
+    size_t n_inbox;
+    uint16_t closed_reason;
+    char closed_text[128];
+    uint64_t next_id;
+};
+
+static int on_message(void *arg, uint8_t *data, size_t len)
+{
+    struct client *c = arg;
+    ts_envelope *env;
+
+    assert_int_equal(ts_envelope_decode(data, len, &env), TS_OK);
+    assert_true(c->n_inbox < 16);
+    c->inbox[c->n_inbox++] = env;
+    return TS_OK;
+}
+
+static void on_peer_close(void *arg, uint16_t reason, const char *text)
+{
+    struct client *c = arg;
+    c->closed_reason = reason;
+    snprintf(c->closed_text, sizeof(c->closed_text), "%s", text);
+}
+
+static void client_flush(struct client *c)
+{
+    while (dbuf_size(&c->out) > 0) {
+        ssize_t n = send(c->fd, dbuf_ptr(&c->out), dbuf_size(&c->out), MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        dbuf_consume(&c->out, (size_t)n);
+    }
+}
+
+/* Read and process input until cond(c) holds or the deadline passes; returns
+ * cond's final value. */
+static int client_wait(struct client *c, int (*cond)(struct client *))
+{
+    uint64_t deadline = clock_mono_ms() + WAIT_MS;
+    uint8_t buf[65536];
+
+    client_flush(c);
+    while (!cond(c) && clock_mono_ms() < deadline) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        ssize_t n;
+
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            break;
+        if (channel_feed(c->ch, buf, (size_t)n) != TS_OK)
+            break;
+        client_flush(c);
+    }
+    return cond(c);
+}
+
+static int established(struct client *c)
+{
+    return channel_get_state(c->ch) != CHANNEL_HELLO &&
+           channel_get_state(c->ch) != CHANNEL_HANDSHAKE;
+}
+
+static int has_message(struct client *c)
+{
+    return c->n_inbox > 0 || channel_get_state(c->ch) >= CHANNEL_CLOSED;
+}
+
+static int is_closed(struct client *c)
+{
+    return channel_get_state(c->ch) >= CHANNEL_CLOSED;
+}
+
+static void client_open(struct client *c, uint16_t port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct channel_config cfg = {.role = NOISE_INITIATOR, .credentials = &c->creds};
+    struct channel_callbacks cb = {.arg = c, .on_message = on_message,
+                                   .on_peer_close = on_peer_close};
+    struct channel_sink sink;
+
+    memset(c, 0, sizeof(*c));
+    c->next_id = 1;
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(ts_identity_generate(&c->id), TS_OK);
+    ts_identity_fingerprint(c->id, c->fingerprint);
+    assert_int_equal(channel_credentials_init(&c->creds, c->id), TS_OK);
+    dbuf_init(&c->out, 1u << 26);
+    sink = channel_sink_dbuf(&c->out);
+    assert_int_equal(channel_new(&c->ch, &cfg, &cb, &sink), TS_OK);
+    assert_int_equal(channel_start(c->ch), TS_OK);
+}
+
+static void client_connect(struct client *c, uint16_t port)
+{
+    client_open(c, port);
+    assert_true(client_wait(c, established));
+    assert_int_equal(channel_get_state(c->ch), CHANNEL_ESTABLISHED);
+}
+
+static void client_free(struct client *c)
+{
+    for (size_t i = 0; i < c->n_inbox; i++)
+        ts_envelope_free(c->inbox[i]);
+    channel_free(c->ch);
+    channel_credentials_wipe(&c->creds);
+    ts_identity_free(c->id);
+    dbuf_free(&c->out);
+    close(c->fd);
+}
+
+/* Take the oldest received envelope (caller frees). */
+static ts_envelope *client_take(struct client *c)
+{
+    ts_envelope *env;
+
+    assert_true(client_wait(c, has_message));
+    assert_true(c->n_inbox > 0);
+    env = c->inbox[0];
+    memmove(c->inbox, c->inbox + 1, (c->n_inbox - 1) * sizeof(c->inbox[0]));
+    c->n_inbox--;
+    return env;
+}
+
+static ts_envelope *make_request(struct client *c, const char *text)
+{
+    ts_envelope *env;
+
+    assert_int_equal(ts_envelope_new(&env, TS_MSG_REQUEST), TS_OK);
+    ts_envelope_set_id(env, c->next_id++);
+    assert_int_equal(ts_envelope_set_sender(env, c->fingerprint), TS_OK);
+    assert_int_equal(ts_envelope_set_payload(env, text, strlen(text)), TS_OK);
+    return env;
+}
+
+static void send_sealed(struct client *c, ts_envelope *env, const ts_identity *signer)
+{
+    uint8_t *enc;
+    size_t len;
+
+    if (signer != NULL || !ts_envelope_hash(env))
+        assert_int_equal(ts_envelope_seal(env, signer), TS_OK);
+    assert_int_equal(ts_envelope_encode(env, &enc, &len), TS_OK);
+    assert_int_equal(channel_send(c->ch, enc, len), TS_OK);
+    free(enc);
+    ts_envelope_free(env);
+    client_flush(c);
+}
+
+/* The reason code of an Error envelope's JSON payload. */
+static int error_code(const ts_envelope *env)
+{
+    size_t len;
+    const uint8_t *p = ts_envelope_payload(env, &len);
+    json_t *obj = json_loadb((const char *)p, len, 0, NULL);
+    int code;
+
+    assert_int_equal(ts_envelope_type(env), TS_MSG_ERROR);
+    assert_non_null(obj);
+    code = (int)json_integer_value(json_object_get(obj, "code"));
+    json_decref(obj);
+    return code;
+}
+
+struct fixture {
+    ts_identity *id;
+    ts_server *srv;
+    uint16_t port;
+};
+
+static void start_server(struct fixture *f, void (*adjust)(ts_server_config *))
+{
+    ts_server_config cfg;
+
+    ts_server_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.workers = 2;
+    if (adjust != NULL)
+        adjust(&cfg);
+    assert_int_equal(ts_identity_generate(&f->id), TS_OK);
+    assert_int_equal(ts_server_new(&f->srv, &cfg, f->id), TS_OK);
+    assert_int_equal(ts_server_start(f->srv), TS_OK);
+    f->port = ts_server_port(f->srv);
+    assert_true(f->port != 0);
+}
+
+static void stop_server(struct fixture *f)
+{
+    assert_int_equal(ts_server_shutdown(f->srv, 1000), TS_OK);
+    assert_int_equal(ts_server_wait(f->srv), TS_OK);
+    ts_server_free(f->srv);
+    ts_identity_free(f->id);
+}
+
+static void expect_echo(struct client *c, const struct fixture *f, bool signed_request)
+{
+    ts_envelope *req = make_request(c, "Hello, Server!");
+    uint64_t id = ts_envelope_id(req);
+    ts_verify_opts opts = {.public_key = ts_identity_public_key(f->id),
+                           .require_signature = signed_request};
+    ts_envelope *resp;
+    size_t len;
+
+    send_sealed(c, req, signed_request ? c->id : NULL);
+    resp = client_take(c);
+    assert_int_equal(ts_envelope_type(resp), TS_MSG_RESPONSE);
+    assert_int_equal(ts_envelope_correlation_id(resp), id);
+    assert_memory_equal(ts_envelope_payload(resp, &len), "Hello, Server!", 14);
+    assert_int_equal(ts_envelope_is_signed(resp), signed_request);
+    assert_int_equal(ts_envelope_verify(resp, &opts), TS_OK);
+    ts_envelope_free(resp);
+}
+
+static void test_echo_plain_and_signed(void **state)
+{
+    struct fixture f;
+    struct client c;
+
+    start_server(&f, NULL);
+    client_connect(&c, f.port);
+    expect_echo(&c, &f, false);
+    expect_echo(&c, &f, true);
+    client_free(&c);
+    stop_server(&f);
+}
+
+static void test_client_mistakes_get_errors_and_connection_lives(void **state)
+{
+    struct fixture f;
+    struct client c;
+    ts_envelope *env, *ans;
+    uint8_t junk[] = {9, 9, 9};
+
+    start_server(&f, NULL);
+    client_connect(&c, f.port);
+
+    /* Not an envelope at all. */
+    assert_int_equal(channel_send(c.ch, junk, sizeof(junk)), TS_OK);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_BAD_ENVELOPE);
+    ts_envelope_free(ans);
+
+    /* Hash that does not match: seal, then change a field via the encoding. */
+    {
+        uint8_t *enc;
+        size_t len;
+        env = make_request(&c, "tampered");
+        assert_int_equal(ts_envelope_seal(env, NULL), TS_OK);
+        assert_int_equal(ts_envelope_encode(env, &enc, &len), TS_OK);
+        enc[len - 40] ^= 1; /* a payload byte */
+        assert_int_equal(channel_send(c.ch, enc, len), TS_OK);
+        free(enc);
+        ts_envelope_free(env);
+        ans = client_take(&c);
+        assert_int_equal(error_code(ans), TS_REASON_BAD_HASH);
+        ts_envelope_free(ans);
+    }
+
+    /* Signed by a key that is not the client's. */
+    {
+        ts_identity *other;
+        assert_int_equal(ts_identity_generate(&other), TS_OK);
+        send_sealed(&c, make_request(&c, "forged"), other);
+        ts_identity_free(other);
+        ans = client_take(&c);
+        assert_int_equal(error_code(ans), TS_REASON_BAD_SIGNATURE);
+        ts_envelope_free(ans);
+    }
+
+    /* A timestamp an hour old. */
+    env = make_request(&c, "stale");
+    ts_envelope_set_timestamp(env, clock_wall_ms() - 3600 * 1000);
+    send_sealed(&c, env, NULL);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_STALE_TIMESTAMP);
+    ts_envelope_free(ans);
+
+    /* Speaking for someone else. */
+    env = make_request(&c, "spoof");
+    assert_int_equal(ts_envelope_set_sender(env, "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), TS_OK);
+    send_sealed(&c, env, NULL);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_BAD_SENDER);
+    ts_envelope_free(ans);
+
+    /* The same sequence number twice. */
+    env = make_request(&c, "once");
+    ts_envelope_set_id(env, 1000);
+    send_sealed(&c, env, NULL);
+    ans = client_take(&c);
+    assert_int_equal(ts_envelope_type(ans), TS_MSG_RESPONSE);
+    ts_envelope_free(ans);
+    env = make_request(&c, "twice");
+    ts_envelope_set_id(env, 1000);
+    send_sealed(&c, env, NULL);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_DUPLICATE);
+    ts_envelope_free(ans);
+
+    /* A type the server does not take. */
+    assert_int_equal(ts_envelope_new(&env, TS_MSG_ACK), TS_OK);
+    ts_envelope_set_id(env, c.next_id++);
+    send_sealed(&c, env, NULL);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_UNSUPPORTED_TYPE);
+    ts_envelope_free(ans);
+
+    /* After all that, the connection still serves. */
+    expect_echo(&c, &f, false);
+    client_free(&c);
+    stop_server(&f);
+}
+
+static void small_messages(ts_server_config *cfg)
+{
+    cfg->max_message = 4096;
+    cfg->max_output = 4096 + 64 * 1024;
+}
+
+static void test_oversize_message_refused(void **state)
+{
+    struct fixture f;
+    struct client c;
+    uint8_t *big = calloc(1, 100000);
+    ts_envelope *ans;
+
+    start_server(&f, small_messages);
+    client_connect(&c, f.port);
+    assert_int_equal(channel_send(c.ch, big, 100000), TS_OK);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_TOO_LARGE);
+    assert_int_equal(ts_envelope_correlation_id(ans), 0);
+    ts_envelope_free(ans);
+    expect_echo(&c, &f, false);
+    free(big);
+    client_free(&c);
+    stop_server(&f);
+}
+
+static void one_client(ts_server_config *cfg)
+{
+    cfg->max_clients = 1;
+}
+
+static void test_max_clients_rejected_in_hello(void **state)
+{
+    struct fixture f;
+    struct client a, b;
+    char *status;
+
+    start_server(&f, one_client);
+    client_connect(&a, f.port);
+    client_open(&b, f.port);
+    assert_true(client_wait(&b, is_closed));
+    assert_int_equal(b.closed_reason, TS_REASON_SERVER_FULL);
+    assert_string_equal(b.closed_text, "server full");
+    assert_int_equal(ts_server_status_json(f.srv, &status), TS_OK);
+    assert_non_null(strstr(status, "\"server_full\":1"));
+    free(status);
+    /* The admitted client is unaffected. */
+    expect_echo(&a, &f, false);
+    client_free(&a);
+    client_free(&b);
+    stop_server(&f);
+}
+
+static void test_kick_notice_and_listing(void **state)
+{
+    struct fixture f;
+    struct client c;
+    ts_client_id *ids;
+    ts_client_info info;
+    ts_envelope *note;
+    size_t n, len;
+
+    start_server(&f, NULL);
+    client_connect(&c, f.port);
+    expect_echo(&c, &f, false);
+    assert_int_equal(ts_server_list_clients(f.srv, &ids, &n), TS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ts_server_client_info(f.srv, ids[0], &info), TS_OK);
+    assert_string_equal(info.fingerprint, c.fingerprint);
+    assert_int_equal(ts_server_send_notice(f.srv, ids[0], "hi there", 8), TS_OK);
+    note = client_take(&c);
+    assert_int_equal(ts_envelope_type(note), TS_MSG_NOTICE);
+    assert_memory_equal(ts_envelope_payload(note, &len), "hi there", 8);
+    ts_envelope_free(note);
+    assert_int_equal(ts_server_close_client(f.srv, ids[0], TS_REASON_KICKED, "bye"), TS_OK);
+    assert_true(client_wait(&c, is_closed));
+    assert_int_equal(c.closed_reason, TS_REASON_KICKED);
+    assert_string_equal(c.closed_text, "bye");
+    assert_int_equal(ts_server_close_client(f.srv, 999999, TS_REASON_KICKED, NULL),
+                     TS_ERR_NOT_FOUND);
+    free(ids);
+    client_free(&c);
+    stop_server(&f);
+}
+
+static void test_shutdown_closes_clients_with_reason(void **state)
+{
+    struct fixture f;
+    struct client c;
+
+    start_server(&f, NULL);
+    client_connect(&c, f.port);
+    assert_int_equal(ts_server_shutdown(f.srv, 2000), TS_OK);
+    assert_true(client_wait(&c, is_closed));
+    assert_int_equal(c.closed_reason, TS_REASON_SERVER_SHUTDOWN);
+    assert_int_equal(ts_server_wait(f.srv), TS_OK);
+    ts_server_free(f.srv);
+    ts_identity_free(f.id);
+    client_free(&c);
+}
+
+/* A handler that answers later, from another thread. */
+struct deferred {
+    ts_server *srv;
+    ts_client_id client;
+    ts_envelope *request;
+};
+
+static void *answer_later(void *arg)
+{
+    struct deferred *d = arg;
+    ts_server_reply(d->srv, d->client, d->request, "later", 5, NULL);
+    ts_envelope_free(d->request);
+    free(d);
+    return NULL;
+}
+
+static void deferring_handler(ts_server *srv, ts_client_id client, const ts_envelope *req,
+                              void *arg)
+{
+    struct deferred *d = malloc(sizeof(*d));
+    uint8_t *enc;
+    size_t len;
+    pthread_t t;
+
+    d->srv = srv;
+    d->client = client;
+    /* The request is only valid during the call: keep a copy. */
+    assert_int_equal(ts_envelope_encode(req, &enc, &len), TS_OK);
+    assert_int_equal(ts_envelope_decode(enc, len, &d->request), TS_OK);
+    free(enc);
+    pthread_create(&t, NULL, answer_later, d);
+    pthread_detach(t);
+}
+
+static void test_reply_from_another_thread(void **state)
+{
+    struct fixture f;
+    struct client c;
+    ts_envelope *resp;
+    size_t len;
+
+    start_server(&f, NULL);
+    ts_server_set_handler(f.srv, deferring_handler, NULL);
+    client_connect(&c, f.port);
+    send_sealed(&c, make_request(&c, "question"), NULL);
+    resp = client_take(&c);
+    assert_int_equal(ts_envelope_type(resp), TS_MSG_RESPONSE);
+    assert_int_equal(ts_envelope_correlation_id(resp), 1);
+    assert_memory_equal(ts_envelope_payload(resp, &len), "later", 5);
+    ts_envelope_free(resp);
+    client_free(&c);
+    stop_server(&f);
+}
+
+static void test_port_in_use_is_reported(void **state)
+{
+    struct fixture f;
+    ts_server_config cfg;
+    ts_server *second;
+
+    start_server(&f, NULL);
+    ts_server_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = f.port;
+    assert_int_equal(ts_server_new(&second, &cfg, f.id), TS_OK);
+    assert_int_equal(ts_server_bind(second), TS_ERR_IO);
+    assert_non_null(strstr(ts_error_detail(TS_ERR_IO), "Address already in use"));
+    ts_server_free(second);
+    stop_server(&f);
+}
+
+static void test_config_check(void **state)
+{
+    ts_server_config cfg;
+
+    ts_server_config_init(&cfg);
+    assert_int_equal(ts_server_config_check(&cfg), TS_OK);
+    cfg.max_message = 0;
+    assert_int_equal(ts_server_config_check(&cfg), TS_ERR_CONFIG);
+    ts_server_config_init(&cfg);
+    cfg.max_output = cfg.max_message;
+    assert_int_equal(ts_server_config_check(&cfg), TS_ERR_CONFIG);
+    ts_server_config_init(&cfg);
+    cfg.heartbeat_ms = 5;
+    assert_int_equal(ts_server_config_check(&cfg), TS_ERR_CONFIG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo_plain_and_signed),
+        cmocka_unit_test(test_client_mistakes_get_errors_and_connection_lives),
+        cmocka_unit_test(test_oversize_message_refused),
+        cmocka_unit_test(test_max_clients_rejected_in_hello),
+        cmocka_unit_test(test_kick_notice_and_listing),
+        cmocka_unit_test(test_shutdown_closes_clients_with_reason),
+        cmocka_unit_test(test_reply_from_another_thread),
+        cmocka_unit_test(test_port_in_use_is_reported),
+        cmocka_unit_test(test_config_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
