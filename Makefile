@@ -52,7 +52,7 @@ build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	./$(BUILD_DIR)/bin/tcpseal_demo
+	./$(BUILD_DIR)/bin/tcp_server start
 
 unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j $(JOBS)

@@ -283,6 +283,9 @@ char *cli_secret_from_env(const char *env, const char *file_env)
     size_t n;
     FILE *f;
 
+    /* Guarded allocations need libsodium ready. */
+    if (sodium_init() < 0)
+        return NULL;
     if (path != NULL && *path != '\0') {
         f = fopen(path, "r");
         if (f == NULL)

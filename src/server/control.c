@@ -153,8 +153,10 @@ static void on_control_read(struct bufferevent *bev, void *arg)
 
 static void on_control_written(struct bufferevent *bev, void *arg)
 {
-    /* The answer is out: one request per connection. */
-    bufferevent_free(bev);
+    /* Reading stops once the answer is queued; when that answer has been
+     * written out the exchange is over (one request per connection). */
+    if (!(bufferevent_get_enabled(bev) & EV_READ))
+        bufferevent_free(bev);
 }
 
 static void on_control_event(struct bufferevent *bev, short what, void *arg)
@@ -192,7 +194,7 @@ static void on_control_accept(struct evconnlistener *l, evutil_socket_t fd,
     }
     bufferevent_setcb(bev, on_control_read, on_control_written, on_control_event, ctl);
     bufferevent_set_timeouts(bev, &timeout, &timeout);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_enable(bev, EV_READ);
 }
 
 /* A socket file left by a crashed server is removed; one that answers
@@ -219,15 +221,14 @@ static int clear_stale(const struct sockaddr_un *sun)
 static int control_listen(const struct sockaddr_un *sun, int *out_fd)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old;
     int rc;
 
     if (fd < 0)
         return error_set(TS_ERR_IO, "control socket: %s", strerror(errno));
-    /* No other thread exists yet, so changing the umask is safe here. */
-    old = umask(077);
+    /* The umask is process-wide and may not be ours to change; the socket
+     * is made 0600 right after bind, before it listens, and it lives in
+     * the 0700 state directory, so no other user can reach it meanwhile. */
     rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
-    umask(old);
     if (rc != 0 || chmod(sun->sun_path, 0600) != 0 || listen(fd, 16) != 0) {
         rc = error_set(TS_ERR_IO, "cannot create control socket %s: %s", sun->sun_path,
                        strerror(errno));

@@ -174,6 +174,8 @@ static void worker_drain(void *arg, bool discarded)
 
 void workers_drain(ts_server *srv, uint32_t grace_ms)
 {
+    if (srv->workers == NULL)
+        return;
     for (unsigned i = 0; i < srv->n_workers; i++) {
         struct drain_request *req = malloc(sizeof(*req));
 
@@ -198,12 +200,16 @@ static void worker_break(void *arg, bool discarded)
 
 void workers_stop_now(ts_server *srv)
 {
+    if (srv->workers == NULL)
+        return;
     for (unsigned i = 0; i < srv->n_workers; i++)
         mailbox_post(&srv->workers[i].mailbox, worker_break, &srv->workers[i]);
 }
 
 void workers_join(ts_server *srv)
 {
+    if (srv->workers == NULL)
+        return;
     for (unsigned i = 0; i < srv->n_workers; i++) {
         if (srv->workers[i].thread_started) {
             pthread_join(srv->workers[i].thread, NULL);

@@ -1,0 +1,18 @@
+/*
+ * The subcommands of tcp_server, one struct cli_command each, defined
+ * next to their code and usage text and listed in server_main.c.
+ */
+#ifndef TS_CLI_SERVER_CMDS_H
+#define TS_CLI_SERVER_CMDS_H
+
+#include "cli/cli_common.h"
+
+extern const struct cli_command server_cmd_start;       /* server_start.c */
+extern const struct cli_command server_cmd_status;      /* server_ctl.c */
+extern const struct cli_command server_cmd_connections; /* server_ctl.c */
+extern const struct cli_command server_cmd_stop;        /* server_ctl.c */
+extern const struct cli_command server_cmd_kick;        /* server_ctl.c */
+extern const struct cli_command server_cmd_send;        /* server_ctl.c */
+extern const struct cli_command server_cmd_fingerprint; /* server_identity.c */
+
+#endif /* TS_CLI_SERVER_CMDS_H */
