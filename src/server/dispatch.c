@@ -54,15 +54,13 @@ static bool within_rate(struct conn *c, const ts_server_config *cfg, size_t len)
 
 /* Every check before a message reaches a handler; 0 or the reason. */
 static uint16_t check_envelope(struct conn *c, const ts_server_config *cfg,
-                               const ts_envelope *env, size_t len, const char **detail)
+                               const ts_envelope *env, const char **detail)
 {
     ts_verify_opts opts = {.public_key = c->identity,
                            .max_skew_ms = cfg->timestamp_skew_ms};
     int rc;
 
     *detail = NULL;
-    if (!within_rate(c, cfg, len))
-        return TS_REASON_MESSAGE_RATE;
     if ((rc = ts_envelope_verify(env, &opts)) != TS_OK) {
         *detail = ts_error_detail(rc);
         return verify_reason(rc);
@@ -85,11 +83,17 @@ void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
     uint16_t reason;
     int rc;
 
+    /* Every record pays, well-formed or not: the limit is on what the
+     * client makes the server do. */
+    if (!within_rate(c, cfg, len)) {
+        refuse(c, 0, TS_REASON_MESSAGE_RATE, NULL);
+        return;
+    }
     if ((rc = ts_envelope_decode(data, len, &env)) != TS_OK) {
         refuse(c, 0, TS_REASON_BAD_ENVELOPE, ts_error_detail(rc));
         return;
     }
-    reason = check_envelope(c, cfg, env, len, &detail);
+    reason = check_envelope(c, cfg, env, &detail);
     if (reason != 0) {
         refuse(c, ts_envelope_id(env), reason, detail);
     } else if (ts_envelope_type(env) == TS_MSG_REQUEST) {

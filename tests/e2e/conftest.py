@@ -6,8 +6,10 @@ until a deadline (see wait_for)."""
 
 import json
 import os
+import queue
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -72,8 +74,7 @@ class Server:
         return json.loads(result.stdout)
 
     def ctl(self, *args, timeout=DEADLINE):
-        return subprocess.run([program("tcp_server"), *args, "--state-dir",
-                               str(self.state_dir)], capture_output=True, text=True,
+        return subprocess.run([program("tcp_server"), *args], capture_output=True, text=True,
                               env=self.env, timeout=timeout)
 
     def status_json(self):
@@ -85,6 +86,12 @@ class Server:
         result = self.ctl("connections", "--json")
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
+
+    def wait_ready(self, count=1):
+        """Wait until count connections have completed the handshake on the
+        server side (a client knows earlier than the server does)."""
+        wait_for(lambda: sum(1 for c in self.connections() if c["state"] == "ready") >= count,
+                 what=f"{count} ready connection(s)")
 
     def output(self):
         self.log.flush()
@@ -114,9 +121,13 @@ class Client:
     def target(self):
         return ["-H", "127.0.0.1", "-p", str(self.server.port)] if self.server else []
 
+    # Commands that take no server address.
+    LOCAL = {"response", "forget", "fingerprint", "status", "stop"}
+
     def run(self, command, *args, timeout=DEADLINE, input=None, env=None):
         full_env = dict(self.env, **(env or {}))
-        return subprocess.run([program("tcp_client"), command, *self.target(), *args],
+        target = [] if command in self.LOCAL else self.target()
+        return subprocess.run([program("tcp_client"), command, *target, *args],
                               capture_output=True, text=True, env=full_env,
                               timeout=timeout, input=input)
 
@@ -130,7 +141,8 @@ class Client:
 def start_server(tmp_path):
     servers = []
 
-    def start(*extra_args, name="server", env=None, config=None):
+    def start(*extra_args, name=None, env=None, config=None):
+        name = name or f"server{len(servers) + 1}"
         srv = Server(tmp_path / name, extra_args, env=env, config=config)
         servers.append(srv)
         return srv
@@ -159,3 +171,61 @@ def make_client(tmp_path):
 @pytest.fixture
 def client(make_client, server):
     return make_client(server)
+
+
+PEER = Path(os.environ.get("TCPSEAL_TEST_BIN", BIN.parent / "tests")) / "ts_e2e_peer"
+
+
+class Peer:
+    """ts_e2e_peer: a test client that holds its connection and reports
+    events as lines (established, rejected, closed, message, eof)."""
+
+    def __init__(self, mode, port, *args):
+        if not PEER.exists():
+            pytest.fail(f"{PEER} is missing: build first (make build)")
+        self.proc = subprocess.Popen([str(PEER), mode, "127.0.0.1", str(port), *map(str, args)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, prefix, timeout=DEADLINE):
+        """Wait for the next line starting with prefix; return it."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, end - time.monotonic()))
+            except queue.Empty:
+                line = None
+                if time.monotonic() < end:
+                    continue
+            if line is not None:
+                self.seen.append(line)
+            if line is not None and line.startswith(prefix):
+                return line
+            if line is None or time.monotonic() > end:
+                pytest.fail(f"expected a line starting with {prefix!r}; saw {self.seen}")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def peers():
+    started = []
+
+    def start(mode, port, *args):
+        p = Peer(mode, port, *args)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.kill()
