@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit statuses of both programs; docs/cli.md lists them for scripts. */
+/* Exit statuses of both programs, listed for scripts in docs/client.md and
+ * docs/server.md. */
 enum cli_exit {
     EXIT_OK = 0,
     EXIT_FAILURE_GENERIC = 1, /* the operation failed (reason on stderr) */
