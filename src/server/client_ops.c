@@ -1,9 +1,13 @@
 /*
- * Public operations on one client: reply, refuse, notify, close, look up.
+ * Public operations on one client: answer, notify, close, look up.
  *
  * A call made by the handler for the request it is handling goes straight
  * to the connection. Any other call is posted to the worker that owns the
  * client and carried out there, where the connection may already be gone.
+ *
+ * Answers to requests are also remembered per sender (senders.h), so a
+ * client that repeats the request after reconnecting gets the same answer;
+ * a connection that repeated it while the answer was pending gets it too.
  */
 #include "server/conn.h"
 
@@ -17,54 +21,103 @@
 #include "util/error.h"
 #include "util/log.h"
 
-enum client_op_kind { OP_REPLY, OP_ERROR, OP_NOTICE, OP_CLOSE };
+enum client_op_kind { OP_ANSWER, OP_NOTICE, OP_CLOSE };
 
 struct client_op {
+    ts_server *srv;
     struct worker *worker;
     ts_client_id client;
     enum client_op_kind kind;
     uint64_t request_id;
-    bool request_signed;
+    bool record;                          /* first delivery of an answer */
+    bool have_identity;
+    uint8_t identity[TS_PUBLIC_KEY_LEN];  /* the client's, for recording */
     uint16_t reason;
-    char content_type[TS_ENVELOPE_MAX_NAME + 1];
     char text[256];
-    size_t len;
-    uint8_t payload[];
+    struct sender_result answer;          /* OP_ANSWER and OP_NOTICE; owns payload */
 };
 
-/* The worker owning client, found under each worker's lock. */
-static struct worker *owner_of(ts_server *srv, ts_client_id client)
+static void op_free(struct client_op *op)
+{
+    sender_result_clear(&op->answer);
+    free(op);
+}
+
+/* The worker owning client, found under each worker's lock; copies the
+ * client's identity out when asked. */
+static struct worker *owner_of(ts_server *srv, ts_client_id client, uint8_t *identity)
 {
     for (unsigned i = 0; srv->workers != NULL && i < srv->n_workers; i++) {
         struct worker *w = &srv->workers[i];
-        bool found;
+        struct conn *c;
 
         pthread_mutex_lock(&w->lock);
-        found = idmap_get(&w->by_id, client) != NULL;
+        c = idmap_get(&w->by_id, client);
+        if (c != NULL && identity != NULL)
+            memcpy(identity, c->identity, TS_PUBLIC_KEY_LEN);
         pthread_mutex_unlock(&w->lock);
-        if (found)
+        if (c != NULL)
             return w;
     }
     return NULL;
 }
 
-static int op_apply(struct conn *c, const struct client_op *op)
+bool server_client_alive(void *ctx, ts_client_id client)
 {
+    return owner_of(ctx, client, NULL) != NULL;
+}
+
+static int op_submit(ts_server *srv, struct client_op *op);
+
+/* Remember the answer; pass it on to a connection that repeated the
+ * request while it was pending. */
+static void op_record(struct client_op *op, ts_client_id answered)
+{
+    struct client_op *copy;
+    ts_client_id waiter;
+
+    if (!op->record || !op->have_identity)
+        return;
+    waiter = senders_record(&op->srv->senders, op->identity, op->request_id, &op->answer,
+                            answered);
+    if (waiter == 0 || (copy = malloc(sizeof(*copy))) == NULL)
+        return;
+    *copy = *op;
+    copy->client = waiter;
+    copy->record = false;
+    copy->answer.payload = NULL;
+    if (op->answer.len > 0 && (copy->answer.payload = malloc(op->answer.len)) == NULL) {
+        free(copy);
+        return;
+    }
+    if (op->answer.len > 0)
+        memcpy(copy->answer.payload, op->answer.payload, op->answer.len);
+    op_submit(op->srv, copy);
+}
+
+static int op_apply(struct conn *c, struct client_op *op)
+{
+    int rc = TS_OK;
+
     switch (op->kind) {
-    case OP_REPLY:
-        return reply_response(c, op->request_id, op->request_signed, op->payload, op->len,
-                              op->content_type[0] != '\0' ? op->content_type : NULL);
-    case OP_ERROR:
-        return reply_error(c, op->request_id, op->reason, op->text[0] ? op->text : NULL);
+    case OP_ANSWER:
+        if (!op->have_identity) {
+            memcpy(op->identity, c->identity, TS_PUBLIC_KEY_LEN);
+            op->have_identity = true;
+        }
+        rc = reply_answer(c, op->request_id, &op->answer);
+        op_record(op, c->id);
+        break;
     case OP_NOTICE:
-        return reply_notice(c, op->payload, op->len);
+        rc = reply_notice(c, op->answer.payload, op->answer.len);
+        break;
     case OP_CLOSE:
         LOG_INFO("client_closed", "client=%llu peer=%s reason=%s text=\"%s\"",
                  (unsigned long long)c->id, c->peer, ts_reason_name(op->reason), op->text);
         conn_close(c, op->reason, op->text[0] ? op->text : NULL);
-        return TS_OK;
+        break;
     }
-    return TS_ERR_INVALID;
+    return rc;
 }
 
 static void op_run(void *arg, bool discarded)
@@ -75,22 +128,24 @@ static void op_run(void *arg, bool discarded)
     if (c != NULL) {
         op_apply(c, op);
         conn_settle(c);
+    } else if (!discarded && op->kind == OP_ANSWER) {
+        /* The client left before its answer: still remember it, so its
+         * repeat after reconnecting is answered without a second run. */
+        op_record(op, 0);
     }
-    free(op);
+    op_free(op);
 }
 
-static struct client_op *op_new(ts_client_id client, enum client_op_kind kind,
-                                const void *payload, size_t len)
+static struct client_op *op_new(ts_server *srv, ts_client_id client,
+                                enum client_op_kind kind)
 {
-    struct client_op *op = calloc(1, sizeof(*op) + len);
+    struct client_op *op = calloc(1, sizeof(*op));
 
-    if (op == NULL)
-        return NULL;
-    op->client = client;
-    op->kind = kind;
-    op->len = len;
-    if (len > 0)
-        memcpy(op->payload, payload, len);
+    if (op != NULL) {
+        op->srv = srv;
+        op->client = client;
+        op->kind = kind;
+    }
     return op;
 }
 
@@ -100,6 +155,7 @@ static int op_submit(ts_server *srv, struct client_op *op)
 {
     struct conn *c = requests_current(op->client);
     struct worker *self = worker_current();
+    ts_client_id client = op->client;
     int rc;
 
     if (c == NULL && self != NULL && self->srv == srv)
@@ -107,46 +163,68 @@ static int op_submit(ts_server *srv, struct client_op *op)
     if (c != NULL) {
         /* Settling is left to the event callback below us. */
         rc = op_apply(c, op);
-        free(op);
+        op_free(op);
         return rc;
     }
-    op->worker = owner_of(srv, op->client);
+    op->worker = owner_of(srv, op->client, op->have_identity ? NULL : op->identity);
     if (op->worker == NULL) {
-        ts_client_id client = op->client;
-        free(op);
+        op_free(op);
         return error_set(TS_ERR_NOT_FOUND, "no client with id %llu",
                          (unsigned long long)client);
     }
+    op->have_identity = true;
     if ((rc = mailbox_post(&op->worker->mailbox, op_run, op)) != TS_OK)
-        free(op);
+        op_free(op);
     return rc;
+}
+
+/* Copy an answer's borrowed payload into op. */
+static int op_take_answer(struct client_op *op, const struct sender_result *answer)
+{
+    op->answer = *answer;
+    op->answer.payload = NULL;
+    if (answer->len > 0) {
+        op->answer.payload = malloc(answer->len);
+        if (op->answer.payload == NULL)
+            return TS_ERR_NOMEM;
+        memcpy(op->answer.payload, answer->payload, answer->len);
+    }
+    return TS_OK;
 }
 
 int ts_server_reply(ts_server *srv, ts_client_id client, const ts_envelope *request,
                     const void *payload, size_t len, const char *content_type)
 {
-    struct client_op *op = op_new(client, OP_REPLY, payload, len);
+    struct client_op *op = op_new(srv, client, OP_ANSWER);
+    struct sender_result answer;
 
     if (op == NULL)
         return TS_ERR_NOMEM;
+    reply_describe_response(srv, ts_envelope_is_signed(request), payload, len, content_type,
+                            &answer);
+    if (op_take_answer(op, &answer) != TS_OK) {
+        op_free(op);
+        return TS_ERR_NOMEM;
+    }
     op->request_id = ts_envelope_id(request);
-    op->request_signed = ts_envelope_is_signed(request);
-    if (content_type != NULL)
-        snprintf(op->content_type, sizeof(op->content_type), "%s", content_type);
+    op->record = true;
     return op_submit(srv, op);
 }
 
 int ts_server_reply_error(ts_server *srv, ts_client_id client, const ts_envelope *request,
                           uint16_t reason, const char *text)
 {
-    struct client_op *op = op_new(client, OP_ERROR, NULL, 0);
+    struct client_op *op = op_new(srv, client, OP_ANSWER);
+    int rc;
 
     if (op == NULL)
         return TS_ERR_NOMEM;
+    if ((rc = reply_describe_error(srv, reason, text, &op->answer)) != TS_OK) {
+        op_free(op);
+        return rc;
+    }
     op->request_id = ts_envelope_id(request);
-    op->reason = reason;
-    if (text != NULL)
-        snprintf(op->text, sizeof(op->text), "%s", text);
+    op->record = true;
     return op_submit(srv, op);
 }
 
@@ -154,18 +232,23 @@ int ts_server_send_notice(ts_server *srv, ts_client_id client, const void *paylo
                           size_t len)
 {
     struct client_op *op;
+    struct sender_result body = {.payload = (uint8_t *)payload, .len = len};
 
     if (len > server_cfg(srv)->max_message)
         return error_set(TS_ERR_TOO_LARGE, "notice of %zu bytes exceeds max_message", len);
-    if ((op = op_new(client, OP_NOTICE, payload, len)) == NULL)
+    if ((op = op_new(srv, client, OP_NOTICE)) == NULL)
         return TS_ERR_NOMEM;
+    if (op_take_answer(op, &body) != TS_OK) {
+        op_free(op);
+        return TS_ERR_NOMEM;
+    }
     return op_submit(srv, op);
 }
 
 int ts_server_close_client(ts_server *srv, ts_client_id client, uint16_t reason,
                            const char *text)
 {
-    struct client_op *op = op_new(client, OP_CLOSE, NULL, 0);
+    struct client_op *op = op_new(srv, client, OP_CLOSE);
 
     if (op == NULL)
         return TS_ERR_NOMEM;

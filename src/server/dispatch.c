@@ -52,7 +52,7 @@ static bool within_rate(struct conn *c, const ts_server_config *cfg, size_t len)
            ratelimit_take(&c->byte_bucket, cfg->byte_rate, cfg->byte_burst, len, now);
 }
 
-/* Every check before a message reaches a handler; 0 or the reason. */
+/* The checks of the message itself; 0 or the reason. */
 static uint16_t check_envelope(struct conn *c, const ts_server_config *cfg,
                                const ts_envelope *env, const char **detail)
 {
@@ -67,12 +67,52 @@ static uint16_t check_envelope(struct conn *c, const ts_server_config *cfg,
     }
     if (!sender_matches(c, env))
         return TS_REASON_BAD_SENDER;
-    rc = senders_accept(&c->worker->srv->senders, c->identity, ts_envelope_id(env));
-    if (rc == TS_ERR_DUPLICATE || rc == TS_ERR_INVALID)
-        return TS_REASON_DUPLICATE;
-    if (rc != TS_OK)
-        return TS_REASON_SERVER_ERROR;
     return 0;
+}
+
+/* A message seen before: answer a repeated request as the first time, or
+ * refuse. */
+static void handle_repeat(struct conn *c, const ts_envelope *env, enum sender_verdict verdict,
+                          struct sender_result *answer)
+{
+    uint64_t id = ts_envelope_id(env);
+
+    if (verdict == SENDER_REPEAT_READY) {
+        counter_add(&c->worker->counters.requests_repeated, 1);
+        LOG_DEBUG("request_repeated", "client=%llu id=%llu answer=remembered",
+                  (unsigned long long)c->id, (unsigned long long)id);
+        reply_answer(c, id, answer);
+    } else if (verdict == SENDER_REPEAT_PENDING) {
+        counter_add(&c->worker->counters.requests_repeated, 1);
+        LOG_DEBUG("request_repeated", "client=%llu id=%llu answer=pending",
+                  (unsigned long long)c->id, (unsigned long long)id);
+    } else {
+        refuse(c, id, TS_REASON_DUPLICATE, NULL);
+    }
+    sender_result_clear(answer);
+}
+
+static void route(struct conn *c, const ts_envelope *env)
+{
+    bool request = ts_envelope_type(env) == TS_MSG_REQUEST;
+    struct sender_result answer;
+    enum sender_verdict verdict;
+    int rc;
+
+    rc = senders_admit(&c->worker->srv->senders, c->identity, ts_envelope_id(env), c->id,
+                       request, server_client_alive, c->worker->srv, &verdict, &answer);
+    if (rc == TS_ERR_INVALID) {
+        refuse(c, 0, TS_REASON_DUPLICATE, ts_error_detail(rc));
+    } else if (rc != TS_OK) {
+        refuse(c, ts_envelope_id(env), TS_REASON_SERVER_ERROR, NULL);
+    } else if (verdict != SENDER_NEW) {
+        handle_repeat(c, env, verdict, &answer);
+    } else if (request) {
+        counter_add(&c->worker->counters.requests_handled, 1);
+        requests_handle(c, env);
+    } else {
+        refuse(c, ts_envelope_id(env), TS_REASON_UNSUPPORTED_TYPE, NULL);
+    }
 }
 
 void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
@@ -94,13 +134,10 @@ void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
         return;
     }
     reason = check_envelope(c, cfg, env, &detail);
-    if (reason != 0) {
+    if (reason != 0)
         refuse(c, ts_envelope_id(env), reason, detail);
-    } else if (ts_envelope_type(env) == TS_MSG_REQUEST) {
-        requests_handle(c, env);
-    } else {
-        refuse(c, ts_envelope_id(env), TS_REASON_UNSUPPORTED_TYPE, NULL);
-    }
+    else
+        route(c, env);
     ts_envelope_free(env);
 }
 

@@ -1,6 +1,7 @@
 #include "server/reply.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,53 +37,65 @@ static int send_envelope(struct conn *c, ts_envelope *env, bool sign)
     return conn_send(c, out, len);
 }
 
-int reply_response(struct conn *c, uint64_t request_id, bool request_signed,
-                   const void *payload, size_t len, const char *content_type)
+int reply_answer(struct conn *c, uint64_t id, const struct sender_result *answer)
 {
-    bool sign = request_signed || server_cfg(c->worker->srv)->sign_responses;
     ts_envelope *env;
     int rc;
 
-    if ((rc = ts_envelope_new(&env, TS_MSG_RESPONSE)) != TS_OK)
+    if ((rc = ts_envelope_new(&env, (ts_msg_type)answer->type)) != TS_OK)
         return rc;
-    ts_envelope_set_correlation_id(env, request_id);
-    if ((content_type == NULL ||
-         (rc = ts_envelope_set_content_type(env, content_type)) == TS_OK) &&
-        (rc = ts_envelope_set_payload(env, payload, len)) == TS_OK)
-        rc = send_envelope(c, env, sign);
+    ts_envelope_set_correlation_id(env, id);
+    if ((answer->content_type[0] == '\0' ||
+         (rc = ts_envelope_set_content_type(env, answer->content_type)) == TS_OK) &&
+        (rc = ts_envelope_set_payload(env, answer->payload, answer->len)) == TS_OK)
+        rc = send_envelope(c, env, answer->sign);
     ts_envelope_free(env);
     return rc;
 }
 
-/* {"code":N,"reason":"name","message":"text"} */
-static char *error_payload(uint16_t reason, const char *text)
+void reply_describe_response(ts_server *srv, bool request_signed, const void *payload,
+                             size_t len, const char *content_type,
+                             struct sender_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->type = TS_MSG_RESPONSE;
+    out->sign = request_signed || server_cfg(srv)->sign_responses;
+    if (content_type != NULL)
+        snprintf(out->content_type, sizeof(out->content_type), "%s", content_type);
+    out->payload = (uint8_t *)payload;
+    out->len = len;
+}
+
+int reply_describe_error(ts_server *srv, uint16_t reason, const char *text,
+                         struct sender_result *out)
 {
     json_t *obj = json_pack("{s:i, s:s, s:s}", "code", (int)reason, "reason",
                             ts_reason_name(reason), "message",
                             text != NULL ? text : ts_reason_text(reason));
-    char *out = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *payload = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                                : NULL;
 
     json_decref(obj);
-    return out;
+    memset(out, 0, sizeof(*out));
+    if (payload == NULL)
+        return TS_ERR_NOMEM;
+    out->type = TS_MSG_ERROR;
+    out->sign = server_cfg(srv)->sign_responses;
+    snprintf(out->content_type, sizeof(out->content_type), "%s", ERROR_CONTENT_TYPE);
+    out->payload = (uint8_t *)payload;
+    out->len = strlen(payload);
+    return TS_OK;
 }
 
 int reply_error(struct conn *c, uint64_t id, uint16_t reason, const char *text)
 {
-    bool sign = server_cfg(c->worker->srv)->sign_responses;
-    char *payload = error_payload(reason, text);
-    ts_envelope *env = NULL;
+    struct sender_result answer;
     int rc;
 
-    if (payload == NULL)
-        return TS_ERR_NOMEM;
-    if ((rc = ts_envelope_new(&env, TS_MSG_ERROR)) == TS_OK) {
-        ts_envelope_set_correlation_id(env, id);
-        if ((rc = ts_envelope_set_content_type(env, ERROR_CONTENT_TYPE)) == TS_OK &&
-            (rc = ts_envelope_set_payload(env, payload, strlen(payload))) == TS_OK)
-            rc = send_envelope(c, env, sign);
-    }
-    ts_envelope_free(env);
-    free(payload);
+    if ((rc = reply_describe_error(c->worker->srv, reason, text, &answer)) != TS_OK)
+        return rc;
+    rc = reply_answer(c, id, &answer);
+    sender_result_clear(&answer);
     return rc;
 }
 

@@ -60,6 +60,8 @@ struct settings {
  * its thread, read by others with relaxed loads) so the hot path shares
  * no cache line between workers. */
 struct counters {
+    _Atomic uint64_t requests_handled;   /* given to the handler */
+    _Atomic uint64_t requests_repeated;  /* repeats answered from memory */
     _Atomic uint64_t handshakes_ok;
     _Atomic uint64_t handshakes_failed;
     _Atomic uint64_t messages_in;
@@ -191,6 +193,9 @@ uint16_t listeners_port(const ts_server *srv);
 /* control.c */
 int control_open(ts_server *srv, const char *path);
 void control_close(ts_server *srv);
+
+/* True while the client with this id is connected (ctx: the server). */
+bool server_client_alive(void *srv, ts_client_id client);
 
 /* Ask the main thread to run the shutdown sequence. */
 void server_begin_shutdown(ts_server *srv);

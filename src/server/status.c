@@ -42,7 +42,7 @@ static uint64_t resident_bytes(void)
 
 static void sum_counters(ts_server *srv, struct counters *sum)
 {
-    uint64_t v[6] = {0};
+    uint64_t v[8] = {0};
 
     for (unsigned i = 0; srv->workers != NULL && i < srv->n_workers; i++) {
         struct counters *c = &srv->workers[i].counters;
@@ -52,6 +52,8 @@ static void sum_counters(ts_server *srv, struct counters *sum)
         v[3] += counter_get(&c->messages_out);
         v[4] += counter_get(&c->bytes_in);
         v[5] += counter_get(&c->bytes_out);
+        v[6] += counter_get(&c->requests_handled);
+        v[7] += counter_get(&c->requests_repeated);
     }
     atomic_store(&sum->handshakes_ok, v[0]);
     atomic_store(&sum->handshakes_failed, v[1]);
@@ -59,6 +61,8 @@ static void sum_counters(ts_server *srv, struct counters *sum)
     atomic_store(&sum->messages_out, v[3]);
     atomic_store(&sum->bytes_in, v[4]);
     atomic_store(&sum->bytes_out, v[5]);
+    atomic_store(&sum->requests_handled, v[6]);
+    atomic_store(&sum->requests_repeated, v[7]);
 }
 
 static json_t *rejected_json(struct admission *a)
@@ -112,7 +116,7 @@ json_t *status_object(ts_server *srv)
     return json_pack(
         "{s:b, s:s, s:I, s:s, s:I, s:o, s:s, s:I,"
         " s:{s:I, s:I, s:I}, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I},"
-        " s:{s:I}, s:o}",
+        " s:{s:I, s:I}, s:{s:I}, s:o}",
         "running", 1, "version", TS_VERSION, "pid", (json_int_t)getpid(),
         "started_at", started,
         "uptime_s", (json_int_t)((clock_mono_ms() - srv->started_mono_ms) / 1000),
@@ -127,6 +131,8 @@ json_t *status_object(ts_server *srv)
         "out", (json_int_t)counter_get(&sum.messages_out),
         "bytes", "in", (json_int_t)counter_get(&sum.bytes_in),
         "out", (json_int_t)counter_get(&sum.bytes_out),
+        "requests", "handled", (json_int_t)counter_get(&sum.requests_handled),
+        "repeated", (json_int_t)counter_get(&sum.requests_repeated),
         "memory", "rss_bytes", (json_int_t)resident_bytes(),
         "limits", limits_json(server_cfg(srv)));
 }

@@ -111,7 +111,8 @@ static int is_closed(struct client *c)
     return channel_get_state(c->ch) >= CHANNEL_CLOSED;
 }
 
-static void client_open(struct client *c, uint16_t port)
+/* Connect with the identity derived from seed, or a fresh one (NULL). */
+static void client_open_with(struct client *c, uint16_t port, const uint8_t *seed)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
     struct channel_config cfg = {.role = NOISE_INITIATOR, .credentials = &c->creds};
@@ -125,13 +126,21 @@ static void client_open(struct client *c, uint16_t port)
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(c->fd >= 0);
     assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(ts_identity_generate(&c->id), TS_OK);
+    if (seed != NULL)
+        assert_int_equal(ts_identity_from_seed(seed, &c->id), TS_OK);
+    else
+        assert_int_equal(ts_identity_generate(&c->id), TS_OK);
     ts_identity_fingerprint(c->id, c->fingerprint);
     assert_int_equal(channel_credentials_init(&c->creds, c->id), TS_OK);
     dbuf_init(&c->out, 1u << 26);
     sink = channel_sink_dbuf(&c->out);
     assert_int_equal(channel_new(&c->ch, &cfg, &cb, &sink), TS_OK);
     assert_int_equal(channel_start(c->ch), TS_OK);
+}
+
+static void client_open(struct client *c, uint16_t port)
+{
+    client_open_with(c, port, NULL);
 }
 
 static void client_connect(struct client *c, uint16_t port)
@@ -327,27 +336,33 @@ static void test_client_mistakes_get_errors_and_connection_lives(void **state)
     assert_int_equal(error_code(ans), TS_REASON_BAD_SENDER);
     ts_envelope_free(ans);
 
-    /* The same sequence number twice. */
+    /* The same request twice: the repeat gets the first answer again. */
     env = make_request(&c, "once");
-    ts_envelope_set_id(env, 1000);
+    ts_envelope_set_id(env, 100);
     send_sealed(&c, env, NULL);
     ans = client_take(&c);
     assert_int_equal(ts_envelope_type(ans), TS_MSG_RESPONSE);
     ts_envelope_free(ans);
     env = make_request(&c, "twice");
-    ts_envelope_set_id(env, 1000);
+    ts_envelope_set_id(env, 100);
     send_sealed(&c, env, NULL);
     ans = client_take(&c);
-    assert_int_equal(error_code(ans), TS_REASON_DUPLICATE);
+    assert_int_equal(ts_envelope_type(ans), TS_MSG_RESPONSE);
+    assert_int_equal(ts_envelope_correlation_id(ans), 100);
+    assert_memory_equal(ts_envelope_payload(ans, &(size_t){0}), "once", 4);
     ts_envelope_free(ans);
 
-    /* A type the server does not take. */
-    assert_int_equal(ts_envelope_new(&env, TS_MSG_ACK), TS_OK);
-    ts_envelope_set_id(env, c.next_id++);
-    send_sealed(&c, env, NULL);
-    ans = client_take(&c);
-    assert_int_equal(error_code(ans), TS_REASON_UNSUPPORTED_TYPE);
-    ts_envelope_free(ans);
+    /* A type the server does not take; the same id again is a plain
+     * duplicate (only Requests have answers to repeat). */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ts_envelope_new(&env, TS_MSG_ACK), TS_OK);
+        ts_envelope_set_id(env, 200);
+        send_sealed(&c, env, NULL);
+        ans = client_take(&c);
+        assert_int_equal(error_code(ans), i == 0 ? TS_REASON_UNSUPPORTED_TYPE
+                                                 : TS_REASON_DUPLICATE);
+        ts_envelope_free(ans);
+    }
 
     /* After all that, the connection still serves. */
     expect_echo(&c, &f, false);
@@ -510,6 +525,56 @@ static void test_reply_from_another_thread(void **state)
     stop_server(&f);
 }
 
+static json_int_t status_number(ts_server *srv, const char *group, const char *field)
+{
+    char *text;
+    json_t *obj;
+    json_int_t v;
+
+    assert_int_equal(ts_server_status_json(srv, &text), TS_OK);
+    obj = json_loads(text, 0, NULL);
+    v = json_integer_value(json_object_get(json_object_get(obj, group), field));
+    json_decref(obj);
+    free(text);
+    return v;
+}
+
+static void test_repeat_on_new_connection_gets_first_answer(void **state)
+{
+    struct fixture f;
+    struct client a, b;
+    ts_envelope *env, *ans;
+    size_t len;
+
+    static const uint8_t seed[32] = {7, 7, 7};
+
+    start_server(&f, NULL);
+    client_open_with(&a, f.port, seed);
+    assert_true(client_wait(&a, established));
+    env = make_request(&a, "first run");
+    ts_envelope_set_id(env, 77);
+    send_sealed(&a, env, NULL);
+    ans = client_take(&a);
+    ts_envelope_free(ans);
+    client_free(&a);
+
+    /* The same identity comes back on a new connection and repeats. */
+    client_open_with(&b, f.port, seed);
+    assert_true(client_wait(&b, established));
+    env = make_request(&b, "second run");
+    ts_envelope_set_id(env, 77);
+    send_sealed(&b, env, NULL);
+    ans = client_take(&b);
+    assert_int_equal(ts_envelope_type(ans), TS_MSG_RESPONSE);
+    assert_int_equal(ts_envelope_correlation_id(ans), 77);
+    assert_memory_equal(ts_envelope_payload(ans, &len), "first run", 9);
+    ts_envelope_free(ans);
+    assert_int_equal(status_number(f.srv, "requests", "handled"), 1);
+    assert_int_equal(status_number(f.srv, "requests", "repeated"), 1);
+    client_free(&b);
+    stop_server(&f);
+}
+
 static void test_port_in_use_is_reported(void **state)
 {
     struct fixture f;
@@ -553,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_kick_notice_and_listing),
         cmocka_unit_test(test_shutdown_closes_clients_with_reason),
         cmocka_unit_test(test_reply_from_another_thread),
+        cmocka_unit_test(test_repeat_on_new_connection_gets_first_answer),
         cmocka_unit_test(test_port_in_use_is_reported),
         cmocka_unit_test(test_config_check),
     };
