@@ -83,6 +83,20 @@ typedef struct ts_server_config {
     /* UNIX socket (created 0600) answering the `tcp_server` control
      * commands: status, connections, stop, kick, send. NULL = none. */
     const char *control_socket;
+
+    /* Accounts, chat and history (docs/chat.md). Without a store the
+     * server answers Requests only. */
+    const char *store_path;        /* SQLite file; NULL = none */
+    bool store_sync_normal;        /* false: fsync every commit (synchronous=FULL) */
+    bool allow_anonymous;          /* keys bound to no account may send Requests; true */
+    bool open_registration;        /* anyone may register; true (false: operators add users) */
+    unsigned min_password_length;  /* 8 */
+    unsigned password_opslimit;    /* Argon2id passes; 2 */
+    size_t password_memlimit;      /* Argon2id memory in bytes; 64 MiB */
+    unsigned login_max_failures;   /* failures that lock an account name out; 5 */
+    uint32_t login_lockout_ms;     /* for how long; 15 minutes */
+    uint32_t auth_timeout_ms;      /* without allow_anonymous: log in within; 30000 */
+    unsigned history_on_join;      /* room messages sent on join; 50 */
 } ts_server_config;
 
 /* Fill cfg with the defaults documented above. */

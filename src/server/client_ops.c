@@ -18,6 +18,7 @@
 
 #include "server/reply.h"
 #include "server/requests.h"
+#include "service/bus.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -93,6 +94,18 @@ static void op_record(struct client_op *op, ts_client_id answered)
     if (op->answer.len > 0)
         memcpy(copy->answer.payload, op->answer.payload, op->answer.len);
     op_submit(op->srv, copy);
+}
+
+void server_answer(struct conn *c, uint64_t request_id, const struct sender_result *answer)
+{
+    struct client_op op = {.srv = c->worker->srv, .client = c->id, .kind = OP_ANSWER,
+                           .request_id = request_id, .record = true, .have_identity = true,
+                           .answer = *answer};
+
+    memcpy(op.identity, c->identity, TS_PUBLIC_KEY_LEN);
+    reply_answer(c, request_id, answer);
+    /* op borrows answer's payload: op_record copies what it keeps. */
+    op_record(&op, c->id);
 }
 
 static int op_apply(struct conn *c, struct client_op *op)
@@ -256,6 +269,89 @@ int ts_server_close_client(ts_server *srv, ts_client_id client, uint16_t reason,
     if (text != NULL)
         snprintf(op->text, sizeof(op->text), "%s", text);
     return op_submit(srv, op);
+}
+
+/* ---- work handed back to a client's worker ---- */
+
+struct client_call {
+    struct worker *worker;
+    ts_client_id client;
+    void (*fn)(struct conn *c, void *arg);
+    void *arg;
+};
+
+static void call_run(void *arg, bool discarded)
+{
+    struct client_call *call = arg;
+    struct conn *c = discarded ? NULL : idmap_get(&call->worker->by_id, call->client);
+
+    call->fn(c, call->arg);
+    if (c != NULL)
+        conn_settle(c);
+    free(call);
+}
+
+int server_run_on_client(ts_server *srv, ts_client_id client,
+                         void (*fn)(struct conn *c, void *arg), void *arg)
+{
+    struct client_call *call = malloc(sizeof(*call));
+
+    if (call == NULL)
+        return TS_ERR_NOMEM;
+    call->client = client;
+    call->fn = fn;
+    call->arg = arg;
+    call->worker = owner_of(srv, client, NULL);
+    if (call->worker == NULL || mailbox_post(&call->worker->mailbox, call_run, call) != TS_OK) {
+        /* Gone (or no memory to say so later): tell fn now. */
+        free(call);
+        fn(NULL, arg);
+    }
+    return TS_OK;
+}
+
+struct delivery {
+    struct worker *worker;
+    struct bus_message *msg;
+    size_t n;
+    ts_client_id clients[];
+};
+
+static void delivery_run(void *arg, bool discarded)
+{
+    struct delivery *d = arg;
+
+    for (size_t i = 0; !discarded && i < d->n; i++) {
+        struct conn *c = idmap_get(&d->worker->by_id, d->clients[i]);
+        if (c == NULL)
+            continue;
+        if (d->msg->kind == BUS_EVENT)
+            reply_event(c, d->msg->data, d->msg->len);
+        else
+            conn_send(c, d->msg->data, d->msg->len);
+        conn_settle(c);
+    }
+    bus_message_unref(d->msg);
+    free(d);
+}
+
+void server_deliver(void *ctx, unsigned worker, const ts_client_id *clients, size_t n,
+                    struct bus_message *msg)
+{
+    ts_server *srv = ctx;
+    struct delivery *d;
+
+    if (worker >= srv->n_workers || (d = malloc(sizeof(*d) + n * sizeof(*clients))) == NULL)
+        return;
+    d->worker = &srv->workers[worker];
+    d->msg = msg;
+    d->n = n;
+    memcpy(d->clients, clients, n * sizeof(*clients));
+    bus_message_ref(msg);
+    if (mailbox_post(&d->worker->mailbox, delivery_run, d) != TS_OK) {
+        bus_message_unref(msg);
+        free(d);
+    }
 }
 
 int ts_server_list_clients(ts_server *srv, ts_client_id **ids, size_t *n)

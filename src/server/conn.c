@@ -27,6 +27,11 @@ static int conn_get_state(const struct conn *c)
     return atomic_load_explicit(&c->state, memory_order_relaxed);
 }
 
+bool conn_is_ready(const struct conn *c)
+{
+    return conn_get_state(c) == CONN_READY;
+}
+
 static void conn_set_state(struct conn *c, enum conn_state s)
 {
     atomic_store_explicit(&c->state, s, memory_order_relaxed);
@@ -86,12 +91,13 @@ static int conn_on_established(void *arg)
     c->suite = channel_suite(c->ch);
     pthread_mutex_unlock(&w->lock);
     conn_set_state(c, CONN_READY);
-    c->last_message_ms = now;
+    c->last_message_ms = c->ready_ms = now;
     ratelimit_init(&c->message_bucket, cfg->message_burst, now);
     ratelimit_init(&c->byte_bucket, cfg->byte_burst, now);
     counter_add(&w->counters.handshakes_ok, 1);
     LOG_DEBUG("handshake_ok", "client=%llu peer=%s fingerprint=%s suite=%s",
               (unsigned long long)c->id, c->peer, c->fingerprint, c->suite);
+    service_conn_ready(c);
     return TS_OK;
 }
 
@@ -369,6 +375,7 @@ fail:
 
 void conn_destroy(struct conn *c)
 {
+    service_conn_closed(c);
     conn_unregister(c);
     if (c->admitted)
         admission_leave(&c->worker->srv->admission, (const struct sockaddr *)&c->addr);
@@ -410,11 +417,21 @@ int conn_send(struct conn *c, const uint8_t *data, size_t len)
     return TS_OK;
 }
 
+/* Without anonymous access, a connection must log in within a while. */
+static bool auth_overdue(const struct conn *c, const ts_server_config *cfg, uint64_t now)
+{
+    return c->session != NULL && !cfg->allow_anonymous &&
+           c->session->auth != SESSION_USER && now - c->ready_ms >= cfg->auth_timeout_ms;
+}
+
 static void conn_tick_ready(struct conn *c, const ts_server_config *cfg, uint64_t now)
 {
     uint64_t hb = cfg->heartbeat_ms;
 
-    if (cfg->idle_timeout_ms != 0 && now - c->last_message_ms >= cfg->idle_timeout_ms) {
+    if (auth_overdue(c, cfg, now)) {
+        LOG_INFO("auth_timeout", "client=%llu peer=%s", (unsigned long long)c->id, c->peer);
+        conn_close(c, TS_REASON_AUTH_TIMEOUT, NULL);
+    } else if (cfg->idle_timeout_ms != 0 && now - c->last_message_ms >= cfg->idle_timeout_ms) {
         LOG_INFO("idle_timeout", "client=%llu peer=%s", (unsigned long long)c->id, c->peer);
         conn_close(c, TS_REASON_IDLE_TIMEOUT, NULL);
     } else if (hb != 0 && now - c->last_input_ms >= 2 * hb) {

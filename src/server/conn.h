@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 
 #include "server/server_internal.h"
+#include "service/service.h"
 
 enum conn_state {
     CONN_HELLO,
@@ -49,6 +50,7 @@ struct conn {
     uint64_t deadline_ms;         /* handshake or linger deadline (monotonic) */
     uint64_t last_input_ms;       /* any bytes (monotonic) */
     uint64_t last_message_ms;     /* any record (monotonic) */
+    uint64_t ready_ms;            /* handshake completed (monotonic) */
     bool ping_outstanding;
 
     struct ratelimit message_bucket;
@@ -62,6 +64,8 @@ struct conn {
 
     _Atomic uint64_t messages_in, messages_out, bytes_in, bytes_out;
     _Atomic uint64_t last_activity_ms; /* wall clock */
+
+    struct session *session;      /* accounts and chat; NULL without a service */
 };
 
 /* Take over fd on worker w: returns the connection or NULL (fd closed). */
@@ -85,6 +89,9 @@ int conn_send(struct conn *c, const uint8_t *data, size_t len);
 
 /* Free immediately (worker shutdown). */
 void conn_destroy(struct conn *c);
+
+/* True once the handshake is done and until closing starts. */
+bool conn_is_ready(const struct conn *c);
 
 /* Name of a state for listings. */
 const char *conn_state_name(int state);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <tcpseal/protocol.h>
 
 #include "server/status.h"
+#include "service/service.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -30,6 +32,23 @@ struct control {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     struct evconnlistener *evl;
 };
+
+/* One control connection. An answer that comes later (from the store or
+ * the work pool) finds it here even if the peer went away meanwhile. */
+struct control_client {
+    struct control *ctl;
+    struct bufferevent *bev;   /* NULL once the peer is gone */
+    bool waiting;              /* an answer is still to come */
+};
+
+static void client_release(struct control_client *cl)
+{
+    if (cl->bev != NULL)
+        bufferevent_free(cl->bev);
+    cl->bev = NULL;
+    if (!cl->waiting)
+        free(cl);
+}
 
 static json_t *answer_error(const char *code, const char *text)
 {
@@ -90,12 +109,90 @@ static json_t *do_send(ts_server *srv, json_t *req)
                          id);
 }
 
-static json_t *dispatch(ts_server *srv, json_t *req)
+static void reply_and_finish(struct control_client *cl, json_t *answer)
 {
+    char *text = answer != NULL ? json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                                : NULL;
+
+    json_decref(answer);
+    if (cl->bev == NULL) {
+        free(text);
+        return;
+    }
+    bufferevent_disable(cl->bev, EV_READ);
+    if (text == NULL) {
+        client_release(cl);
+        return;
+    }
+    evbuffer_add_printf(bufferevent_get_output(cl->bev), "%s\n", text);
+    free(text);
+}
+
+/* ---- answers that come later ---- */
+
+struct late_answer {
+    struct control_client *cl;
+    json_t *answer;
+};
+
+static void late_answer_run(void *arg, bool discarded)
+{
+    struct late_answer *la = arg;
+    struct control_client *cl = la->cl;
+
+    cl->waiting = false;
+    if (!discarded && cl->bev != NULL)
+        reply_and_finish(cl, la->answer);
+    else
+        json_decref(la->answer);
+    if (cl->bev == NULL)
+        free(cl);
+    free(la);
+}
+
+/* service_admin's completion, from any thread: hand over to the main loop. */
+static void admin_done(void *ctx, json_t *answer)
+{
+    struct control_client *cl = ctx;
+    struct late_answer *la = malloc(sizeof(*la));
+
+    if (la == NULL) {
+        json_decref(answer);
+        return;
+    }
+    la->cl = cl;
+    la->answer = answer;
+    if (mailbox_post(&cl->ctl->srv->main_mailbox, late_answer_run, la) != TS_OK) {
+        json_decref(answer);
+        free(la);
+    }
+}
+
+static bool is_admin_command(const char *cmd)
+{
+    static const char *const admin[] = {"users", "useradd", "userdel", "passwd", "lock",
+                                        "unlock"};
+
+    for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
+        if (strcmp(cmd, admin[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static json_t *dispatch(struct control_client *cl, json_t *req)
+{
+    ts_server *srv = cl->ctl->srv;
     const char *cmd = json_string_value(json_object_get(req, "cmd"));
 
     if (cmd == NULL)
         return answer_error("bad_request", "request needs a \"cmd\" string");
+    if (is_admin_command(cmd)) {
+        /* Answered later; NULL means "nothing to send now". */
+        cl->waiting = true;
+        service_admin(srv->service, req, admin_done, cl);
+        return NULL;
+    }
     if (strcmp(cmd, "status") == 0)
         return json_pack("{s:b, s:o}", "ok", 1, "status", status_object(srv));
     if (strcmp(cmd, "connections") == 0)
@@ -112,56 +209,47 @@ static json_t *dispatch(ts_server *srv, json_t *req)
     return answer_error("bad_request", "unknown command");
 }
 
-static void reply_and_finish(struct bufferevent *bev, json_t *answer)
-{
-    char *text = answer != NULL ? json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                                : NULL;
-
-    json_decref(answer);
-    bufferevent_disable(bev, EV_READ);
-    if (text == NULL) {
-        bufferevent_free(bev);
-        return;
-    }
-    evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", text);
-    free(text);
-}
-
 static void on_control_read(struct bufferevent *bev, void *arg)
 {
-    struct control *ctl = arg;
+    struct control_client *cl = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     json_error_t err;
+    json_t *req, *answer;
     size_t len;
     char *line;
-    json_t *req;
 
     line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
     if (line == NULL) {
         if (evbuffer_get_length(in) > CONTROL_MAX_REQUEST)
-            reply_and_finish(bev, answer_error("bad_request", "request too long"));
+            reply_and_finish(cl, answer_error("bad_request", "request too long"));
         return;
     }
     req = json_loadb(line, len, 0, &err);
+    /* The request may hold a password. */
+    sodium_memzero(line, len);
     free(line);
+    bufferevent_disable(bev, EV_READ);
     if (!json_is_object(req))
-        reply_and_finish(bev, answer_error("bad_request", "request is not a JSON object"));
-    else
-        reply_and_finish(bev, dispatch(ctl->srv, req));
+        reply_and_finish(cl, answer_error("bad_request", "request is not a JSON object"));
+    else if ((answer = dispatch(cl, req)) != NULL)
+        reply_and_finish(cl, answer);
     json_decref(req);
 }
 
 static void on_control_written(struct bufferevent *bev, void *arg)
 {
-    /* Reading stops once the answer is queued; when that answer has been
+    struct control_client *cl = arg;
+
+    /* Reading stops once the request is in; when the answer has been
      * written out the exchange is over (one request per connection). */
-    if (!(bufferevent_get_enabled(bev) & EV_READ))
-        bufferevent_free(bev);
+    if (!cl->waiting && evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+        !(bufferevent_get_enabled(bev) & EV_READ))
+        client_release(cl);
 }
 
 static void on_control_event(struct bufferevent *bev, short what, void *arg)
 {
-    bufferevent_free(bev);
+    client_release(arg);
 }
 
 /* Defence in depth behind the 0600 mode: only our own user (or root). */
@@ -180,21 +268,26 @@ static void on_control_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
     struct control *ctl = arg;
     struct timeval timeout = {CONTROL_TIMEOUT_S, 0};
-    struct bufferevent *bev;
+    struct control_client *cl;
 
     if (!peer_allowed(fd)) {
         LOG_WARN("control_refused", "reason=\"peer is another user\"");
         evutil_closesocket(fd);
         return;
     }
-    bev = bufferevent_socket_new(ctl->srv->main_base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL) {
+    cl = calloc(1, sizeof(*cl));
+    if (cl == NULL ||
+        (cl->bev = bufferevent_socket_new(ctl->srv->main_base, fd, BEV_OPT_CLOSE_ON_FREE)) ==
+            NULL) {
+        free(cl);
         evutil_closesocket(fd);
         return;
     }
-    bufferevent_setcb(bev, on_control_read, on_control_written, on_control_event, ctl);
-    bufferevent_set_timeouts(bev, &timeout, &timeout);
-    bufferevent_enable(bev, EV_READ);
+    cl->ctl = ctl;
+    bufferevent_setcb(cl->bev, on_control_read, on_control_written, on_control_event, cl);
+    /* Argon2id for useradd/passwd takes a moment: allow for it. */
+    bufferevent_set_timeouts(cl->bev, &timeout, &timeout);
+    bufferevent_enable(cl->bev, EV_READ);
 }
 
 /* A socket file left by a crashed server is removed; one that answers

@@ -8,6 +8,7 @@
 #include "server/conn.h"
 #include "server/reply.h"
 #include "server/requests.h"
+#include "service/service.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -40,7 +41,12 @@ static uint16_t verify_reason(int rc)
 static bool sender_matches(const struct conn *c, const ts_envelope *env)
 {
     const char *sender = ts_envelope_sender(env);
-    return sender[0] == '\0' || strcmp(sender, c->fingerprint) == 0;
+
+    if (sender[0] == '\0' || strcmp(sender, c->fingerprint) == 0)
+        return true;
+    /* A logged-in user may sign with the account name (chat does). */
+    return c->session != NULL && c->session->auth == SESSION_USER &&
+           strcmp(sender, c->session->user) == 0;
 }
 
 static bool within_rate(struct conn *c, const ts_server_config *cfg, size_t len)
@@ -92,30 +98,41 @@ static void handle_repeat(struct conn *c, const ts_envelope *env, enum sender_ve
     sender_result_clear(answer);
 }
 
-static void route(struct conn *c, const ts_envelope *env)
+/* Requests and Commands pass the sender's window (a repeat gets the first
+ * answer); Chat messages are deduplicated by the store instead, which
+ * also knows the first acknowledgement. */
+static void route(struct conn *c, const ts_envelope *env, const uint8_t *raw, size_t len)
 {
-    bool request = ts_envelope_type(env) == TS_MSG_REQUEST;
+    ts_msg_type type = ts_envelope_type(env);
     struct sender_result answer;
     enum sender_verdict verdict;
     int rc;
 
+    if (type == TS_MSG_CHAT) {
+        service_message(c, env, raw, len);
+        return;
+    }
+    if (type != TS_MSG_REQUEST && type != TS_MSG_COMMAND) {
+        refuse(c, ts_envelope_id(env), TS_REASON_UNSUPPORTED_TYPE, NULL);
+        return;
+    }
     rc = senders_admit(&c->worker->srv->senders, c->identity, ts_envelope_id(env), c->id,
-                       request, server_client_alive, c->worker->srv, &verdict, &answer);
+                       true, server_client_alive, c->worker->srv, &verdict, &answer);
     if (rc == TS_ERR_INVALID) {
         refuse(c, 0, TS_REASON_DUPLICATE, ts_error_detail(rc));
     } else if (rc != TS_OK) {
         refuse(c, ts_envelope_id(env), TS_REASON_SERVER_ERROR, NULL);
     } else if (verdict != SENDER_NEW) {
         handle_repeat(c, env, verdict, &answer);
-    } else if (request) {
+    } else if (type == TS_MSG_COMMAND) {
+        service_message(c, env, raw, len);
+    } else if (service_admit_request(c, env)) {
         counter_add(&c->worker->counters.requests_handled, 1);
         requests_handle(c, env);
-    } else {
-        refuse(c, ts_envelope_id(env), TS_REASON_UNSUPPORTED_TYPE, NULL);
     }
 }
 
-void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
+void dispatch_envelope(struct conn *c, const uint8_t *data, size_t len)
 {
     const ts_server_config *cfg = server_cfg(c->worker->srv);
     const char *detail;
@@ -123,22 +140,31 @@ void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
     uint16_t reason;
     int rc;
 
-    /* Every record pays, well-formed or not: the limit is on what the
-     * client makes the server do. */
-    if (!within_rate(c, cfg, len)) {
-        refuse(c, 0, TS_REASON_MESSAGE_RATE, NULL);
-        return;
-    }
     if ((rc = ts_envelope_decode(data, len, &env)) != TS_OK) {
         refuse(c, 0, TS_REASON_BAD_ENVELOPE, ts_error_detail(rc));
         return;
     }
-    reason = check_envelope(c, cfg, env, &detail);
-    if (reason != 0)
-        refuse(c, ts_envelope_id(env), reason, detail);
-    else
-        route(c, env);
+    /* Held messages are checked when they are handled: who the sender is
+     * may depend on the key lookup they wait for. */
+    if (!service_holds(c, data, len, ts_envelope_id(env))) {
+        reason = check_envelope(c, cfg, env, &detail);
+        if (reason != 0)
+            refuse(c, ts_envelope_id(env), reason, detail);
+        else
+            route(c, env, data, len);
+    }
     ts_envelope_free(env);
+}
+
+void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
+{
+    /* Every record pays, well-formed or not: the limit is on what the
+     * client makes the server do. */
+    if (!within_rate(c, server_cfg(c->worker->srv), len)) {
+        refuse(c, 0, TS_REASON_MESSAGE_RATE, NULL);
+        return;
+    }
+    dispatch_envelope(c, data, len);
 }
 
 void dispatch_oversize(struct conn *c, uint64_t size)

@@ -15,6 +15,9 @@ struct conn;
 /* One complete record from c. */
 void dispatch_message(struct conn *c, const uint8_t *data, size_t len);
 
+/* The same without charging the rate limits (a message that waited). */
+void dispatch_envelope(struct conn *c, const uint8_t *data, size_t len);
+
 /* c announced a record of size bytes, over the limit (already skipped). */
 void dispatch_oversize(struct conn *c, uint64_t size);
 

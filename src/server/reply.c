@@ -11,7 +11,7 @@
 #include "util/error.h"
 #include "util/log.h"
 
-#define ERROR_CONTENT_TYPE "application/json"
+#define JSON_CONTENT_TYPE "application/json"
 #define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
 
 /* Seal and encode env into the worker's scratch buffer, then send. */
@@ -81,7 +81,7 @@ int reply_describe_error(ts_server *srv, uint16_t reason, const char *text,
         return TS_ERR_NOMEM;
     out->type = TS_MSG_ERROR;
     out->sign = server_cfg(srv)->sign_responses;
-    snprintf(out->content_type, sizeof(out->content_type), "%s", ERROR_CONTENT_TYPE);
+    snprintf(out->content_type, sizeof(out->content_type), "%s", JSON_CONTENT_TYPE);
     out->payload = (uint8_t *)payload;
     out->len = strlen(payload);
     return TS_OK;
@@ -99,16 +99,30 @@ int reply_error(struct conn *c, uint64_t id, uint16_t reason, const char *text)
     return rc;
 }
 
-int reply_notice(struct conn *c, const void *payload, size_t len)
+/* A server-originated message: Notices are signed (they carry the
+ * operator's word), Events follow sign_responses. */
+static int reply_server_message(struct conn *c, ts_msg_type type, const char *content_type,
+                                const void *payload, size_t len, bool sign)
 {
     ts_envelope *env;
     int rc;
 
-    if ((rc = ts_envelope_new(&env, TS_MSG_NOTICE)) != TS_OK)
+    if ((rc = ts_envelope_new(&env, type)) != TS_OK)
         return rc;
-    if ((rc = ts_envelope_set_content_type(env, TEXT_CONTENT_TYPE)) == TS_OK &&
+    if ((rc = ts_envelope_set_content_type(env, content_type)) == TS_OK &&
         (rc = ts_envelope_set_payload(env, payload, len)) == TS_OK)
-        rc = send_envelope(c, env, true);
+        rc = send_envelope(c, env, sign);
     ts_envelope_free(env);
     return rc;
+}
+
+int reply_event(struct conn *c, const void *json, size_t len)
+{
+    return reply_server_message(c, TS_MSG_EVENT, JSON_CONTENT_TYPE, json, len,
+                                server_cfg(c->worker->srv)->sign_responses);
+}
+
+int reply_notice(struct conn *c, const void *payload, size_t len)
+{
+    return reply_server_message(c, TS_MSG_NOTICE, TEXT_CONTENT_TYPE, payload, len, true);
 }

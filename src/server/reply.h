@@ -32,6 +32,9 @@ int reply_describe_error(ts_server *srv, uint16_t reason, const char *text,
 /* Refuse message id (0 if unknown) with an Error envelope. */
 int reply_error(struct conn *c, uint64_t id, uint16_t reason, const char *text);
 
+/* An Event whose JSON body is given. */
+int reply_event(struct conn *c, const void *json, size_t len);
+
 /* A Notice from the operator. */
 int reply_notice(struct conn *c, const void *payload, size_t len);
 

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "server/requests.h"
+#include "service/service.h"
 #include "util/clock.h"
 #include "util/crypto_init.h"
 #include "util/error.h"
@@ -179,6 +180,8 @@ static int run_prepare(ts_server *srv, struct event **sweep)
 
     if ((rc = ts_server_bind(srv)) != TS_OK)
         return rc;
+    if (cfg->store_path != NULL && (rc = service_open(srv, &srv->service)) != TS_OK)
+        return rc;
     if (cfg->control_socket != NULL && (rc = control_open(srv, cfg->control_socket)) != TS_OK)
         return rc;
     *sweep = event_new(srv->main_base, -1, EV_PERSIST, on_sweep, srv);
@@ -218,6 +221,10 @@ int ts_server_run(ts_server *srv)
     workers_join(srv);
     listeners_free(srv);
     control_close(srv);
+    /* After the workers: their connections have left rooms by now, and
+     * queued writes are committed before the store closes. */
+    service_close(srv->service);
+    srv->service = NULL;
     if (sweep != NULL)
         event_free(sweep);
     atomic_store(&srv->state, SERVER_STOPPED);
@@ -296,6 +303,7 @@ void ts_server_free(ts_server *srv)
     workers_free(srv);
     listeners_free(srv);
     control_close(srv);
+    service_close(srv->service);
     if (srv->main_base != NULL) {
         mailbox_free(&srv->main_mailbox);
         event_base_free(srv->main_base);

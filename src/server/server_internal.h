@@ -118,6 +118,7 @@ enum server_state {
 
 struct listener_set;
 struct control;
+struct service;
 
 struct ts_server {
     _Atomic(struct settings *) settings;
@@ -136,6 +137,7 @@ struct ts_server {
     struct control *control;
     struct admission admission;
     struct senders senders;
+    struct service *service;   /* accounts and chat; NULL without a store */
 
     struct worker *workers;
     unsigned n_workers;
@@ -193,6 +195,21 @@ uint16_t listeners_port(const ts_server *srv);
 /* control.c */
 int control_open(ts_server *srv, const char *path);
 void control_close(ts_server *srv);
+
+/* Run fn(c, arg) on the worker that owns client (c is NULL when the
+ * client is gone). Thread-safe. 0 or TS_ERR_NOMEM (fn not called). */
+int server_run_on_client(ts_server *srv, ts_client_id client,
+                         void (*fn)(struct conn *c, void *arg), void *arg);
+
+/* Deliver a bus message to clients of one worker (the bus's callback). */
+struct bus_message;
+void server_deliver(void *srv, unsigned worker, const ts_client_id *clients, size_t n,
+                    struct bus_message *msg);
+
+/* On c's worker: send the answer to request id and remember it for
+ * repeats (passing it on to a connection that repeated it meanwhile). */
+struct sender_result;
+void server_answer(struct conn *c, uint64_t request_id, const struct sender_result *answer);
 
 /* True while the client with this id is connected (ctx: the server). */
 bool server_client_alive(void *srv, ts_client_id client);

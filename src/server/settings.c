@@ -17,6 +17,19 @@
 #define DEFAULT_REKEY_FRAMES 1000000
 #define DEFAULT_REKEY_MS 3600000
 #define MIN_TIMER_MS 100
+#define DEFAULT_MIN_PASSWORD 8
+#define DEFAULT_PASSWORD_OPS 2
+#define DEFAULT_PASSWORD_MEM (64u * 1024u * 1024u)
+#define DEFAULT_LOGIN_FAILURES 5
+#define DEFAULT_LOCKOUT_MS (15u * 60u * 1000u)
+#define DEFAULT_AUTH_TIMEOUT_MS 30000
+#define DEFAULT_HISTORY_ON_JOIN 50
+#define MAX_HISTORY_ON_JOIN 1000
+/* libsodium's Argon2id bounds, kept well inside for a server. */
+#define MIN_PASSWORD_OPS 1
+#define MAX_PASSWORD_OPS 16
+#define MIN_PASSWORD_MEM (8u * 1024u)
+#define MAX_PASSWORD_MEM (1024u * 1024u * 1024u)
 /* Output must hold at least one largest message and its framing. */
 #define OUTPUT_HEADROOM (64u * 1024u)
 
@@ -35,6 +48,15 @@ void ts_server_config_init(ts_server_config *cfg)
     cfg->handler = TS_HANDLER_ECHO;
     cfg->rekey_after_frames = DEFAULT_REKEY_FRAMES;
     cfg->rekey_after_ms = DEFAULT_REKEY_MS;
+    cfg->allow_anonymous = true;
+    cfg->open_registration = true;
+    cfg->min_password_length = DEFAULT_MIN_PASSWORD;
+    cfg->password_opslimit = DEFAULT_PASSWORD_OPS;
+    cfg->password_memlimit = DEFAULT_PASSWORD_MEM;
+    cfg->login_max_failures = DEFAULT_LOGIN_FAILURES;
+    cfg->login_lockout_ms = DEFAULT_LOCKOUT_MS;
+    cfg->auth_timeout_ms = DEFAULT_AUTH_TIMEOUT_MS;
+    cfg->history_on_join = DEFAULT_HISTORY_ON_JOIN;
 }
 
 static int check_timer(const char *name, uint32_t ms)
@@ -42,6 +64,23 @@ static int check_timer(const char *name, uint32_t ms)
     if (ms != 0 && ms < MIN_TIMER_MS)
         return error_set(TS_ERR_CONFIG, "%s must be 0 (off) or at least %d ms", name,
                          MIN_TIMER_MS);
+    return TS_OK;
+}
+
+static int check_accounts(const ts_server_config *cfg)
+{
+    if (cfg->password_opslimit < MIN_PASSWORD_OPS || cfg->password_opslimit > MAX_PASSWORD_OPS)
+        return error_set(TS_ERR_CONFIG, "password_opslimit must be between %d and %d",
+                         MIN_PASSWORD_OPS, MAX_PASSWORD_OPS);
+    if (cfg->password_memlimit < MIN_PASSWORD_MEM || cfg->password_memlimit > MAX_PASSWORD_MEM)
+        return error_set(TS_ERR_CONFIG, "password_memlimit must be between 8 KiB and 1 GiB");
+    if (cfg->min_password_length == 0 || cfg->min_password_length > 1024)
+        return error_set(TS_ERR_CONFIG, "min_password_length must be between 1 and 1024");
+    if (cfg->history_on_join > MAX_HISTORY_ON_JOIN)
+        return error_set(TS_ERR_CONFIG, "history_on_join must be at most %d",
+                         MAX_HISTORY_ON_JOIN);
+    if (!cfg->allow_anonymous && cfg->auth_timeout_ms < MIN_TIMER_MS)
+        return error_set(TS_ERR_CONFIG, "auth_timeout must be at least %d ms", MIN_TIMER_MS);
     return TS_OK;
 }
 
@@ -68,7 +107,7 @@ int ts_server_config_check(const ts_server_config *cfg)
         return rc;
     if (cfg->handshake_timeout_ms == 0)
         return error_set(TS_ERR_CONFIG, "handshake_timeout cannot be off");
-    return TS_OK;
+    return check_accounts(cfg);
 }
 
 /* Fill the "0 = default" fields so the rest of the server reads plain
