@@ -74,6 +74,33 @@ const struct server_setting server_settings[] = {
      FIELD(cfg.timestamp_skew_ms), "DURATION",
      "accepted clock difference of a message; 0 = off (5m)"},
 
+    {"store", "path", "store", 0, KIND_PATH, FIELD(store_path), "FILE",
+     "SQLite file of accounts and history (STATE_DIR/tcpseal.db)"},
+    {"store", "synchronous", "synchronous", 0, KIND_SYNC, FIELD(cfg.store_sync_normal),
+     "full|normal", "fsync every commit (full), or let the OS choose (normal) (full)"},
+
+    {"accounts", "allow_anonymous", "allow-anonymous", 0, KIND_BOOL,
+     FIELD(cfg.allow_anonymous), NULL,
+     "keys bound to no account may send requests (yes)"},
+    {"accounts", "open_registration", "open-registration", 0, KIND_BOOL,
+     FIELD(cfg.open_registration), NULL,
+     "anyone may register; no: operators add users (yes)"},
+    {"accounts", "min_password_length", "min-password-length", 0, KIND_COUNT,
+     FIELD(cfg.min_password_length), "N", "shortest password accepted (8)"},
+    {"accounts", "password_passes", "password-passes", 0, KIND_COUNT,
+     FIELD(cfg.password_opslimit), "N", "Argon2id passes of new password hashes (2)"},
+    {"accounts", "password_memory", "password-memory", 0, KIND_SIZE,
+     FIELD(cfg.password_memlimit), "SIZE", "Argon2id memory of new password hashes (64MiB)"},
+    {"accounts", "login_max_failures", "login-max-failures", 0, KIND_COUNT,
+     FIELD(cfg.login_max_failures), "N", "failed logins that lock an account name out (5)"},
+    {"accounts", "login_lockout", "login-lockout", 0, KIND_MS32, FIELD(cfg.login_lockout_ms),
+     "DURATION", "how long a lockout lasts (15m)"},
+    {"accounts", "auth_timeout", "auth-timeout", 0, KIND_MS32, FIELD(cfg.auth_timeout_ms),
+     "DURATION", "without allow_anonymous: log in within (30s)"},
+
+    {"chat", "history_on_join", "history-on-join", 0, KIND_COUNT,
+     FIELD(cfg.history_on_join), "N", "room messages sent on join, at most 1000 (50)"},
+
     {"channel", "rekey_after_messages", "rekey-after-messages", 0, KIND_U64,
      FIELD(cfg.rekey_after_frames), "N", "new channel keys after N frames (1000000)"},
     {"channel", "rekey_after", "rekey-after", 0, KIND_MS64, FIELD(cfg.rekey_after_ms),
@@ -216,6 +243,15 @@ static int setting_parse(struct server_config *sc, const struct server_setting *
     case KIND_LEVEL:
         *why = "expected error, warn, info, debug or trace";
         return ts_log_parse_level(value, field) == TS_OK ? 0 : -1;
+    case KIND_SYNC:
+        *why = "expected full or normal";
+        if (strcmp(value, "full") == 0)
+            *(bool *)field = false;
+        else if (strcmp(value, "normal") == 0)
+            *(bool *)field = true;
+        else
+            return -1;
+        return 0;
     case KIND_HANDLER:
         *why = "expected echo or ack";
         if (strcmp(value, "echo") == 0)
@@ -381,6 +417,7 @@ void server_config_free(struct server_config *sc)
     free(sc->host);
     free(sc->state_dir);
     free(sc->log_file);
+    free(sc->store_path);
     memset(sc, 0, sizeof(*sc));
 }
 

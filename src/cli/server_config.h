@@ -41,6 +41,7 @@ struct server_config {
     char *host;              /* owned; NULL = the library's default */
     char *state_dir;         /* absolute; NULL = TCPSEAL_SERVER_DIR or default */
     char *log_file;          /* absolute; NULL = stderr (daemon: STATE_DIR/server.log) */
+    char *store_path;        /* absolute; NULL = STATE_DIR/tcpseal.db */
     bool syslog;             /* log to syslog instead of stderr or a file */
     bool daemon;             /* detach after start-up */
     ts_log_level log_level;
@@ -62,6 +63,7 @@ enum setting_kind {
     KIND_BOOL,     /* bool */
     KIND_LEVEL,    /* ts_log_level */
     KIND_HANDLER,  /* ts_builtin_handler */
+    KIND_SYNC,     /* bool: "normal" = true, "full" = false */
 };
 
 /* One setting: where it lives in the file, its flag, and its field. */

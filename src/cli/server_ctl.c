@@ -118,8 +118,8 @@ out:
 
 /* Common start of every control command: options, then the socket path.
  * CTL_CONTINUE or an exit status. */
-static int ctl_begin(const struct cli_command *cmd, unsigned allow, int argc, char **argv,
-                     int min_args, int max_args, struct ctl_opts *o, struct server_paths *p)
+int ctl_begin(const struct cli_command *cmd, unsigned allow, int argc, char **argv,
+              int min_args, int max_args, struct ctl_opts *o, struct server_paths *p)
 {
     int status = ctl_opts_parse(cmd, allow, argc, argv, o);
     int n;
@@ -133,8 +133,7 @@ static int ctl_begin(const struct cli_command *cmd, unsigned allow, int argc, ch
     return status == EXIT_OK ? CTL_CONTINUE : status;
 }
 
-/* Print value as one line of compact JSON. */
-static int print_json(json_t *value)
+int ctl_print_json(json_t *value)
 {
     char *text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 
@@ -184,7 +183,7 @@ static int status_run(int argc, char **argv)
         cli_error(SERVER_PROGRAM, "the server did not return its status");
         status = EXIT_FAILURE_GENERIC;
     } else if (o.json) {
-        status = print_json(json_object_get(answer, "status"));
+        status = ctl_print_json(json_object_get(answer, "status"));
     } else {
         show_status(stdout, json_object_get(answer, "status"));
         status = EXIT_OK;
@@ -224,7 +223,7 @@ static int connections_run(int argc, char **argv)
         cli_error(SERVER_PROGRAM, "the server did not return its connections");
         status = EXIT_FAILURE_GENERIC;
     } else if (o.json) {
-        status = print_json(list);
+        status = ctl_print_json(list);
     } else if (show_connections(stdout, list) != 0) {
         status = EXIT_FAILURE_GENERIC;
     }

@@ -37,4 +37,13 @@ int ctl_opts_parse(const struct cli_command *cmd, unsigned allow, int argc, char
  * an exit status after printing the reason. */
 int ctl_opts_paths(const struct ctl_opts *o, struct server_paths *p);
 
+/* Options, operand count (min_args..max_args; max -1 = any) and paths in
+ * one step: CTL_CONTINUE, or an exit status after printing why. */
+int ctl_begin(const struct cli_command *cmd, unsigned allow, int argc, char **argv,
+              int min_args, int max_args, struct ctl_opts *o, struct server_paths *p);
+
+/* Print value as one line of compact JSON: EXIT_OK or a failure. */
+struct json_t;
+int ctl_print_json(struct json_t *value);
+
 #endif /* TS_CLI_SERVER_CTL_H */

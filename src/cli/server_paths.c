@@ -70,7 +70,9 @@ int server_paths_init(struct server_paths *p, const char *explicit_dir, bool cre
     p->control = cli_path_join(p->dir, "control.sock");
     p->pid = cli_path_join(p->dir, "tcp_server.pid");
     p->log = cli_path_join(p->dir, "server.log");
-    if (p->identity == NULL || p->control == NULL || p->pid == NULL || p->log == NULL)
+    p->store = cli_path_join(p->dir, "tcpseal.db");
+    if (p->identity == NULL || p->control == NULL || p->pid == NULL || p->log == NULL ||
+        p->store == NULL)
         goto fail;
     return 0;
 fail:
@@ -86,5 +88,6 @@ void server_paths_free(struct server_paths *p)
     free(p->control);
     free(p->pid);
     free(p->log);
+    free(p->store);
     memset(p, 0, sizeof(*p));
 }

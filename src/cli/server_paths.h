@@ -22,6 +22,7 @@ struct server_paths {
     char *control;
     char *pid;
     char *log;
+    char *store;   /* the default store file */
 };
 
 /*

@@ -136,6 +136,7 @@ static int start_server(struct server_run *run)
     printf("%s: fingerprint %s\n", SERVER_PROGRAM, fp);
     fflush(stdout);
     run->sc.cfg.control_socket = run->paths.control;
+    run->sc.cfg.store_path = run->sc.store_path != NULL ? run->sc.store_path : run->paths.store;
     rc = ts_server_new(&run->srv, &run->sc.cfg, run->identity);
     if (rc == TS_OK)
         rc = ts_server_bind(run->srv);

@@ -285,6 +285,8 @@ int ts_server_reconfigure(ts_server *srv, const ts_server_config *cfg)
     next.port = old->port;
     next.workers = old->workers;
     next.control_socket = old->control_socket;
+    next.store_path = old->store_path;
+    next.store_sync_normal = old->store_sync_normal;
     if ((rc = settings_publish(srv, &next)) != TS_OK)
         return rc;
     LOG_INFO("reconfigured", "max_clients=%u max_message=%zu idle_timeout_ms=%u",

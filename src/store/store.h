@@ -172,6 +172,10 @@ struct store_verify_result {
     uint64_t rows;
     int64_t bad_row;
     char problem[160];
+    /* The chain value after the last row checked. Recorded elsewhere and
+     * compared later, it also reveals rows removed from the end, which
+     * the chain alone cannot. */
+    uint8_t head[STORE_CHAIN_LEN];
 };
 
 int store_verify_sync(const char *path, struct store_verify_result *out);

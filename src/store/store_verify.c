@@ -152,6 +152,7 @@ static int scan(struct db *db, struct verify *v)
     }
     if (rc == DB_DONE)
         v->out->ok = true;
+    memcpy(v->out->head, v->chain, STORE_CHAIN_LEN);
 done:
     db_done(st);
     return rc == VERIFY_MISMATCH ? TS_OK : rc;
