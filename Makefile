@@ -77,7 +77,7 @@ sanitize: ci-deps
 fuzz: ci-deps
 	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 		-DTS_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_DIR) -j $(JOBS)
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
 	@set -e; for bin in $(FUZZ_DIR)/bin/fuzz_*; do \
 		name=$$(basename $$bin); \
 		corpus=$(FUZZ_DIR)/corpus/$$name; mkdir -p $$corpus; \
