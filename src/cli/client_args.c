@@ -14,6 +14,9 @@ enum {
     OPT_SERVER_KEY = 0x100,
     OPT_JSON,
     OPT_TIMEOUT,
+    OPT_NO_WAIT,
+    OPT_ALL,
+    OPT_FOLLOW,
 };
 
 const char client_target_options[] =
@@ -24,6 +27,8 @@ const char client_target_options[] =
     "                          (SHA256:...) instead of the known servers\n"
     "      --json              print the whole answer as one JSON line\n"
     "      --timeout DURATION  give up after this long (10s; 2.5s, 500ms, 1m)\n"
+    "      --no-wait           with a running agent: queue the message, print its\n"
+    "                          id and return at once\n"
     "  -h, --help              show this help\n";
 
 int client_help(const struct cli_command *cmd, const char *options)
@@ -46,6 +51,7 @@ static const struct option target_options[] = {
     {"server-key", required_argument, NULL, OPT_SERVER_KEY},
     {"json", no_argument, NULL, OPT_JSON},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"no-wait", no_argument, NULL, OPT_NO_WAIT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -100,9 +106,14 @@ static int target_option(const struct cli_command *cmd, int opt, const char *arg
 {
     switch (opt) {
     case 'H':
+        t->server_given = true;
         return host_option(cmd, arg, t->host, &t->port, *port_given);
     case 'p':
+        t->server_given = true;
         return port_option(cmd, arg, &t->port, port_given);
+    case OPT_NO_WAIT:
+        t->no_wait = true;
+        return -1;
     case OPT_SERVER_KEY:
         if (ts_fingerprint_validate(arg) != TS_OK) {
             cli_error(CLIENT_PROGRAM,
@@ -170,6 +181,8 @@ static const struct option simple_options[] = {
     {"host", required_argument, NULL, 'H'},
     {"port", required_argument, NULL, 'p'},
     {"json", no_argument, NULL, OPT_JSON},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"follow", no_argument, NULL, OPT_FOLLOW},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -179,6 +192,7 @@ static int simple_option(const struct cli_command *cmd, const char *options, int
                          char **argv, struct client_simple *o)
 {
     bool known = opt == 'h' || (opt == OPT_JSON && o->allow_json) ||
+                 ((opt == OPT_ALL || opt == OPT_FOLLOW) && o->allow_list) ||
                  ((opt == 'H' || opt == 'p') && o->allow_server);
 
     if (!known) {
@@ -194,6 +208,12 @@ static int simple_option(const struct cli_command *cmd, const char *options, int
     case OPT_JSON:
         o->json = true;
         return -1;
+    case OPT_ALL:
+        o->all = true;
+        return -1;
+    case OPT_FOLLOW:
+        o->follow = true;
+        return -1;
     case 'H':
         o->server_given = true;
         return host_option(cmd, optarg, o->host, &o->port, o->port_given);
@@ -208,7 +228,7 @@ int client_simple_parse(const struct cli_command *cmd, const char *options, int 
 {
     int opt, status;
 
-    o->json = o->server_given = o->port_given = false;
+    o->json = o->server_given = o->port_given = o->all = o->follow = false;
     snprintf(o->host, sizeof(o->host), "%s", CLIENT_DEFAULT_HOST);
     o->port = CLIENT_DEFAULT_PORT;
     opterr = 0;

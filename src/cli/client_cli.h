@@ -34,6 +34,9 @@ extern const struct cli_command client_cmd_sign;
 extern const struct cli_command client_cmd_response;
 extern const struct cli_command client_cmd_forget;
 extern const struct cli_command client_cmd_fingerprint;
+extern const struct cli_command client_cmd_start;
+extern const struct cli_command client_cmd_status;
+extern const struct cli_command client_cmd_stop;
 
 /* Resolve and create the state directory ($TCPSEAL_CLIENT_DIR or
  * ~/.local/state/tcpseal/client). EXIT_OK with *dir malloc'd, or
@@ -57,6 +60,8 @@ struct client_target {
     const char *server_key;               /* --server-key, or NULL */
     uint64_t timeout_ms;
     bool json;
+    bool server_given;                    /* -H or -p given */
+    bool no_wait;                         /* --no-wait (through the agent) */
     const char *message;                  /* the MESSAGE argument */
 };
 
@@ -68,18 +73,21 @@ extern const char client_target_options[];
 int client_help(const struct cli_command *cmd, const char *options);
 
 /* Parse [-H HOST] [-p PORT] [--server-key FP] [--json] [--timeout S]
- * MESSAGE for cmd. Returns -1 to go on, or the exit status (help printed:
- * EXIT_OK; bad usage, reported: EXIT_USAGE). */
+ * [--no-wait] MESSAGE for cmd. Returns -1 to go on, or the exit status
+ * (help printed: EXIT_OK; bad usage, reported: EXIT_USAGE). */
 int client_target_parse(const struct cli_command *cmd, int argc, char **argv,
                         struct client_target *t);
 
 /* What the other commands accept: some of --json, -H/-p (naming a
- * server) and positional arguments. */
+ * server), --all/--follow and positional arguments. */
 struct client_simple {
     bool allow_json;                 /* in */
     bool allow_server;               /* in */
+    bool allow_list;                 /* in: --all and --follow */
     int max_args;                    /* in */
     bool json;                       /* out: --json given */
+    bool all;                        /* out: --all given */
+    bool follow;                     /* out: --follow given */
     bool server_given;               /* out: -H or -p given */
     bool port_given;                 /* out: -p given */
     char host[NET_HOST_MAX + 1];     /* out: -H, else the default */

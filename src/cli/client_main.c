@@ -1,7 +1,7 @@
 /*
- * tcp_client: the one-shot tcpseal client. Each command lives in a file
- * of its own (client_send.c, client_response.c, ...); docs/client.md is
- * the user's guide.
+ * tcp_client: the tcpseal client, one-shot or through its agent. Each
+ * command lives in a file of its own (client_send.c, client_start.c, ...);
+ * docs/client.md and docs/agent.md are the user's guides.
  */
 #include <stdio.h>
 
@@ -17,6 +17,9 @@ static const struct cli_command *const commands_list[] = {
     &client_cmd_response,
     &client_cmd_forget,
     &client_cmd_fingerprint,
+    &client_cmd_start,
+    &client_cmd_status,
+    &client_cmd_stop,
 };
 
 #define N_COMMANDS (sizeof(commands_list) / sizeof(commands_list[0]))

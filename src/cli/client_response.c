@@ -1,5 +1,7 @@
 /*
- * tcp_client response: show the last answer received again.
+ * tcp_client response: show the last answer received again; with a
+ * running agent, from its inbox, which also lists every message
+ * (--all) and streams new ones (--follow).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <sodium.h>
 #include <tcpseal/error.h>
 
+#include "cli/client_agent.h"
 #include "cli/client_cli.h"
 #include "client/state_file.h"
 
@@ -115,33 +118,49 @@ static int saved_show(const struct client_simple *o, const char *path, const cha
 }
 
 static const char response_options[] =
-    "      --json          print the saved answer as one JSON line\n"
+    "      --json          print the answer as one JSON line (with --all and\n"
+    "                      --follow: one line per message)\n"
+    "      --all           every answer and server message in the agent's inbox,\n"
+    "                      oldest first\n"
+    "      --follow        then (or, without --all, only) new ones as they arrive,\n"
+    "                      until interrupted\n"
     "  -H, --host HOST     only an answer from this server (as send named it)\n"
     "  -p, --port PORT     ... and port (8080)\n"
     "  -h, --help          show this help\n";
 
+/* No agent: the answer saved by the last send. */
+static int response_saved(const struct client_simple *o, const char *dir)
+{
+    char *path = NULL, *text = NULL;
+    size_t len = 0;
+    int status = EXIT_LOCAL_STATE;
+
+    if ((path = client_state_path(dir, CLIENT_LAST_RESPONSE_FILE)) == NULL ||
+        (text = saved_read(path, &len, &status)) == NULL)
+        goto done;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    status = saved_show(o, path, text, len);
+done:
+    free(text);
+    free(path);
+    return status;
+}
+
 static int response_run(int argc, char **argv)
 {
-    struct client_simple o = {.allow_json = true, .allow_server = true};
-    char *dir = NULL, *path = NULL, *text = NULL;
-    size_t len = 0;
-    int status;
+    struct client_simple o = {.allow_json = true, .allow_server = true, .allow_list = true};
+    char *dir = NULL;
+    int status, handled = 0;
 
     status = client_simple_parse(&client_cmd_response, response_options, argc, argv, &o);
     if (status != -1)
         return status;
     if ((status = client_state_dir(&dir)) != EXIT_OK)
         return status;
-    status = EXIT_LOCAL_STATE;
-    if ((path = client_state_path(dir, CLIENT_LAST_RESPONSE_FILE)) == NULL ||
-        (text = saved_read(path, &len, &status)) == NULL)
-        goto done;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-        text[--len] = '\0';
-    status = saved_show(&o, path, text, len);
-done:
-    free(text);
-    free(path);
+    status = client_response_agent(&o, dir, &handled);
+    if (!handled)
+        status = o.all || o.follow ? agent_not_running(false) : response_saved(&o, dir);
     free(dir);
     return status;
 }
@@ -149,7 +168,7 @@ done:
 const struct cli_command client_cmd_response = {
     "response",
     "Print the last response received again (its payload, or with --json the whole "
-    "envelope).",
-    "response [-H HOST] [-p PORT] [--json]",
+    "envelope); with the agent, --all lists its inbox and --follow streams new messages.",
+    "response [-H HOST] [-p PORT] [--all] [--follow] [--json]",
     response_run,
 };

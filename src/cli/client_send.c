@@ -7,6 +7,7 @@
 
 #include <tcpseal/error.h>
 
+#include "cli/client_agent.h"
 #include "cli/client_cli.h"
 #include "client/conn.h"
 
@@ -81,23 +82,53 @@ static int answer_show(const struct client_target *t, const char *dir,
     return status;
 }
 
+/* No agent (or one for another server): connect, send, wait, here. */
+static int send_oneshot(const struct client_target *t, const char *dir, bool sign)
+{
+    struct client_answer a = {0};
+    ts_identity *id = NULL;
+    int status;
+
+    if (t->no_wait) {
+        cli_error(CLIENT_PROGRAM, "--no-wait needs a running agent (start it with '%s "
+                  "start')", CLIENT_PROGRAM);
+        return EXIT_NOT_RUNNING;
+    }
+    if ((status = client_identity_open(dir, &id)) == EXIT_OK &&
+        (status = client_exchange(t, dir, id, sign, &a)) == EXIT_OK)
+        status = answer_show(t, dir, &a, sign);
+    client_answer_free(&a);
+    ts_identity_free(id);
+    return status;
+}
+
+/* Through the agent: shown exactly as the one-shot shows it, the server
+ * named as the agent names it. */
+static int send_agent(const struct client_target *t, const char *dir, bool sign, int *handled)
+{
+    struct client_target shown = *t;
+    struct client_answer a = {0};
+    int status = client_agent_send(t, dir, sign, &a, shown.hostport, handled);
+
+    if (*handled && status == EXIT_OK && a.env != NULL)
+        status = answer_show(&shown, dir, &a, sign);
+    client_answer_free(&a);
+    return status;
+}
+
 static int send_common(const struct cli_command *cmd, int argc, char **argv, bool sign)
 {
     struct client_target t;
-    struct client_answer a = {0};
-    ts_identity *id = NULL;
     char *dir = NULL;
-    int status;
+    int status, handled = 0;
 
     if ((status = client_target_parse(cmd, argc, argv, &t)) != -1)
         return status;
     if ((status = client_state_dir(&dir)) != EXIT_OK)
         return status;
-    if ((status = client_identity_open(dir, &id)) == EXIT_OK &&
-        (status = client_exchange(&t, dir, id, sign, &a)) == EXIT_OK)
-        status = answer_show(&t, dir, &a, sign);
-    client_answer_free(&a);
-    ts_identity_free(id);
+    status = send_agent(&t, dir, sign, &handled);
+    if (!handled)
+        status = send_oneshot(&t, dir, sign);
     free(dir);
     return status;
 }
@@ -114,11 +145,12 @@ static int sign_run(int argc, char **argv)
 
 #define TARGET_USAGE                                                           \
     "[-H HOST] [-p PORT] [--server-key FINGERPRINT] [--json] [--timeout SECONDS] " \
-    "MESSAGE"
+    "[--no-wait] MESSAGE"
 
 const struct cli_command client_cmd_send = {
     "send",
-    "Send MESSAGE as a Request and print the server's Response.",
+    "Send MESSAGE as a Request and print the server's Response (through the agent "
+    "when one runs).",
     "send " TARGET_USAGE,
     send_run,
 };

@@ -248,6 +248,7 @@ int client_conn_attach(client_conn *c, struct transport *t)
     c->t = t;
     snprintf(c->peer, sizeof(c->peer), "%s", t->peer);
     c->state = CLIENT_CONN_HANDSHAKE;
+    c->last_input_ms = clock_mono_ms();
     if ((rc = channel_start(c->ch)) != TS_OK)
         return conn_channel_error(c, rc);
     return conn_write_some(c);
@@ -320,6 +321,38 @@ int client_conn_send(client_conn *c, const ts_envelope *env)
     sodium_memzero(data, len);
     free(data);
     return rc;
+}
+
+int client_conn_ping(client_conn *c)
+{
+    int rc;
+
+    if (!conn_is_open(c) && c->error != TS_OK)
+        return conn_sticky(c);
+    if (c->state != CLIENT_CONN_READY)
+        return error_set(TS_ERR_STATE, "connection is not established");
+    /* A PING frame is tiny; refusing it on a full queue keeps the queue
+     * bound exact. */
+    if (dbuf_size(&c->out) + CONN_FRAME_OVERHEAD > c->out.max)
+        return error_set(TS_ERR_LIMIT, "output queue to %s is full", c->peer);
+    if ((rc = channel_send_ping(c->ch)) != TS_OK)
+        return conn_channel_error(c, rc);
+    return conn_write_some(c);
+}
+
+uint64_t client_conn_last_input_ms(const client_conn *c)
+{
+    return c->last_input_ms;
+}
+
+uint64_t client_conn_rekeys(const client_conn *c)
+{
+    struct channel_stats st;
+
+    if (c->ch == NULL)
+        return 0;
+    channel_get_stats(c->ch, &st);
+    return st.rekeys_sent + st.rekeys_received;
 }
 
 int client_conn_pump(client_conn *c, uint64_t deadline_ms)

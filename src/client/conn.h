@@ -157,6 +157,21 @@ int client_conn_open(client_conn *c, const char *host, uint16_t port,
 int client_conn_send(client_conn *c, const ts_envelope *env);
 
 /*
+ * Queue a PING (the server answers with a PONG, which counts as input)
+ * and write what the socket takes now. Errors: TS_ERR_STATE (not
+ * established), TS_ERR_LIMIT (output queue full), the sticky error.
+ */
+int client_conn_ping(client_conn *c);
+
+/* Monotonic time (util/clock.h) bytes last arrived from the server, or
+ * when the connection was made; 0 before. Heartbeats compare it with
+ * now. */
+uint64_t client_conn_last_input_ms(const client_conn *c);
+
+/* Rekeys sent and received on this connection. */
+uint64_t client_conn_rekeys(const client_conn *c);
+
+/*
  * Read, write and process until an event: the handshake completed, or at
  * least one envelope went to on_message. Returns 0 after an event,
  * TS_ERR_TIMEOUT when deadline_ms passes first (not sticky: pump again

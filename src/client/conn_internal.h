@@ -41,6 +41,7 @@ struct client_conn {
     int os_error;
     bool closing;                       /* our CLOSE is out: input is discarded */
     bool eof;                           /* the server ended its direction */
+    uint64_t last_input_ms;             /* monotonic: bytes last arrived (or connect) */
 
     /* Sticky outcome: the first failure (or the close) and its detail. */
     int error;

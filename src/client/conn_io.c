@@ -94,6 +94,7 @@ static int conn_read_some(client_conn *c)
             return c->closing ? rc : conn_fail(c, rc);
         if (n == 0)
             break;
+        c->last_input_ms = clock_mono_ms();
         dbuf_commit(&c->in, n);
         if ((rc = conn_process_input(c)) != TS_OK)
             return rc;

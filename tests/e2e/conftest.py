@@ -229,3 +229,110 @@ def peers():
     yield start
     for p in started:
         p.kill()
+
+
+# ---- The tcp_client agent -------------------------------------------------
+
+
+class Agent:
+    """The tcp_client agent of one Client (its state directory): start it,
+    ask its status, stop or kill it. Readiness is polled, never slept for."""
+
+    def __init__(self, client):
+        self.client = client
+        self.pid = None
+
+    @property
+    def pid_path(self):
+        return self.client.state_dir / "agent.pid"
+
+    @property
+    def sock_path(self):
+        return self.client.state_dir / "agent.sock"
+
+    def start(self, *args, timeout=DEADLINE):
+        result = self.client.run("start", *args, timeout=timeout)
+        if result.returncode == 0:
+            self.pid = int(result.stdout.split("(pid ", 1)[1].split(")", 1)[0])
+        return result
+
+    def status(self):
+        """The status JSON, or None when no agent answers."""
+        result = self.client.run("status", "--json")
+        if result.returncode != 0:
+            return None
+        return json.loads(result.stdout)
+
+    def wait_status(self, check, what="agent status", timeout=DEADLINE):
+        """Poll the status until check(status) holds; return that status."""
+        def ready():
+            st = self.status()
+            return st if st is not None and check(st) else None
+        return wait_for(ready, timeout=timeout, what=what)
+
+    def running(self):
+        """True while a process holds agent.pid's lock."""
+        import fcntl
+        try:
+            fd = os.open(self.pid_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def kill(self):
+        """kill -9 (a stopped agent too, without letting it run first), and
+        wait until its locks are released."""
+        if self.pid is not None and self.running():
+            os.kill(self.pid, signal.SIGKILL)
+            wait_for(lambda: not self.running(), what="the killed agent to go")
+
+    def stop(self):
+        return self.client.run("stop")
+
+
+@pytest.fixture
+def make_agent():
+    """Agents made here are killed at the end of the test if still running."""
+    made = []
+
+    def make(client):
+        agent = Agent(client)
+        made.append(agent)
+        return agent
+
+    yield make
+    for agent in made:
+        agent.kill()
+
+
+class LineReader:
+    """Lines of a running process's stdout, read on a thread, with a
+    deadline per line."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.lines = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def next(self, timeout=DEADLINE):
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no line within {timeout}s")
+        if line is None:
+            pytest.fail("the process ended its output")
+        return line
