@@ -61,7 +61,7 @@ typedef struct ts_server_config {
     /* Timers, in milliseconds; 0 disables. */
     uint32_t handshake_timeout_ms; /* hello + handshake must finish in; 10000 */
     uint32_t heartbeat_ms;         /* ping a silent client after; 15000 */
-    uint32_t idle_timeout_ms;      /* close after no message for; 300000 */
+    uint32_t idle_timeout_ms;      /* close after no message or client ping for; 300000 */
 
     /* Per-connection limits. */
     size_t max_message;            /* largest message; 1 MiB */

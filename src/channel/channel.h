@@ -120,6 +120,8 @@ struct channel_callbacks {
     /* The peer announced a message of size bytes, over the limit; it is
      * being skipped. */
     int (*on_oversize)(void *arg, uint64_t size);
+    /* The peer pinged us (the PONG is already queued). */
+    void (*on_ping)(void *arg);
     /* Answer to our ping, with the round-trip time. */
     void (*on_pong)(void *arg, uint64_t rtt_ms);
     /* The peer refused the hello or closed the channel. */

@@ -208,6 +208,8 @@ static int frame_dispatch(channel *ch, uint8_t *plain, size_t len)
     case FRAME_PING:
         if (blen != CHANNEL_PING_LEN)
             return error_set(TS_ERR_PROTOCOL, "malformed PING frame");
+        if (ch->cb.on_ping != NULL)
+            ch->cb.on_ping(ch->cb.arg);
         return channel_write_frame(ch, FRAME_PONG, body, blen, NULL, 0);
     case FRAME_PONG:
         return pong_input(ch, body, blen);

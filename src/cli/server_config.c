@@ -52,7 +52,7 @@ const struct server_setting server_settings[] = {
     {"limits", "heartbeat", "heartbeat", 0, KIND_MS32, FIELD(cfg.heartbeat_ms), "DURATION",
      "ping a silent client after; 0 = off (15s)"},
     {"limits", "idle_timeout", "idle-timeout", 0, KIND_MS32, FIELD(cfg.idle_timeout_ms),
-     "DURATION", "close a client silent for; 0 = off (5m)"},
+     "DURATION", "close a client that sent no message or ping for; 0 = off (5m)"},
     {"limits", "max_message", "max-message", 0, KIND_SIZE, FIELD(cfg.max_message), "SIZE",
      "largest message accepted (1MiB)"},
     {"limits", "message_rate", "message-rate", 0, KIND_U32, FIELD(cfg.message_rate), "N",

@@ -121,6 +121,14 @@ static int conn_on_oversize(void *arg, uint64_t size)
     return TS_OK;
 }
 
+/* A client that pings on its own is keeping a session it means to use:
+ * that is activity (answers to our own pings are not). */
+static void conn_on_ping(void *arg)
+{
+    struct conn *c = arg;
+    c->last_message_ms = clock_mono_ms();
+}
+
 static void conn_on_peer_close(void *arg, uint16_t reason, const char *text)
 {
     struct conn *c = arg;
@@ -283,6 +291,7 @@ static int conn_channel_new(struct conn *c)
         .on_established = conn_on_established,
         .on_message = conn_on_message,
         .on_oversize = conn_on_oversize,
+        .on_ping = conn_on_ping,
         .on_peer_close = conn_on_peer_close,
     };
     struct channel_sink sink = {c, sink_reserve, sink_commit};

@@ -132,7 +132,9 @@ static void route(struct conn *c, const ts_envelope *env, const uint8_t *raw, si
     }
 }
 
-void dispatch_envelope(struct conn *c, const uint8_t *data, size_t len)
+/* Decoded, checked and routed; rate_ok false refuses it as over the rate
+ * (after decoding, so the refusal names the message). */
+static void dispatch_decoded(struct conn *c, const uint8_t *data, size_t len, bool rate_ok)
 {
     const ts_server_config *cfg = server_cfg(c->worker->srv);
     const char *detail;
@@ -141,12 +143,15 @@ void dispatch_envelope(struct conn *c, const uint8_t *data, size_t len)
     int rc;
 
     if ((rc = ts_envelope_decode(data, len, &env)) != TS_OK) {
-        refuse(c, 0, TS_REASON_BAD_ENVELOPE, ts_error_detail(rc));
+        refuse(c, 0, rate_ok ? TS_REASON_BAD_ENVELOPE : TS_REASON_MESSAGE_RATE,
+               rate_ok ? ts_error_detail(rc) : NULL);
         return;
     }
-    /* Held messages are checked when they are handled: who the sender is
-     * may depend on the key lookup they wait for. */
-    if (!service_holds(c, data, len, ts_envelope_id(env))) {
+    if (!rate_ok) {
+        refuse(c, ts_envelope_id(env), TS_REASON_MESSAGE_RATE, NULL);
+    } else if (!service_holds(c, data, len, ts_envelope_id(env))) {
+        /* Held messages are checked when they are handled: who the sender
+         * is may depend on the key lookup they wait for. */
         reason = check_envelope(c, cfg, env, &detail);
         if (reason != 0)
             refuse(c, ts_envelope_id(env), reason, detail);
@@ -156,15 +161,16 @@ void dispatch_envelope(struct conn *c, const uint8_t *data, size_t len)
     ts_envelope_free(env);
 }
 
+void dispatch_envelope(struct conn *c, const uint8_t *data, size_t len)
+{
+    dispatch_decoded(c, data, len, true);
+}
+
 void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
 {
     /* Every record pays, well-formed or not: the limit is on what the
      * client makes the server do. */
-    if (!within_rate(c, server_cfg(c->worker->srv), len)) {
-        refuse(c, 0, TS_REASON_MESSAGE_RATE, NULL);
-        return;
-    }
-    dispatch_envelope(c, data, len);
+    dispatch_decoded(c, data, len, within_rate(c, server_cfg(c->worker->srv), len));
 }
 
 void dispatch_oversize(struct conn *c, uint64_t size)

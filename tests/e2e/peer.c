@@ -9,7 +9,7 @@
  *
  * It reports events on stdout, one line each, flushed at once:
  *   established SUITE | rejected CODE TEXT | closed CODE TEXT |
- *   message TYPE REASON_CODE PAYLOAD | eof | error TEXT
+ *   message TYPE REASON_CODE CORRELATION_ID PAYLOAD | eof | error TEXT
  * and exits when the server closes the connection.
  */
 #include <arpa/inet.h>
@@ -95,8 +95,9 @@ static int on_message(void *arg, uint8_t *data, size_t len)
         return TS_OK;
     }
     payload = ts_envelope_payload(env, &plen);
-    say("message %s %d %.*s", ts_msg_type_name(ts_envelope_type(env)),
-        ts_envelope_type(env) == TS_MSG_ERROR ? error_code_of(env) : 0, (int)plen,
+    say("message %s %d %llu %.*s", ts_msg_type_name(ts_envelope_type(env)),
+        ts_envelope_type(env) == TS_MSG_ERROR ? error_code_of(env) : 0,
+        (unsigned long long)ts_envelope_correlation_id(env), (int)plen,
         (const char *)payload);
     ts_envelope_free(env);
     return TS_OK;

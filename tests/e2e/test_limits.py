@@ -85,7 +85,7 @@ def test_oversize_message_refused_connection_lives(start_server, peers):
     srv = start_server("--max-message", "64KiB", "--max-output", "1MiB")
     peer = peers("oversize", srv.port, 200000)
     peer.expect("established")
-    assert peer.expect("message Error").startswith("message Error 104")
+    assert peer.expect("message Error").startswith("message Error 104 0 ")
     assert peer.expect("message Response").endswith("still here")
 
 
@@ -151,3 +151,15 @@ def test_message_rate_limit(start_server, peers):
     # envelope); the request right after finds the bucket empty.
     assert peer.expect("message Error").startswith("message Error 100")
     assert peer.expect("message Error").startswith("message Error 105")
+
+
+def test_rate_limit_refusal_names_the_message(start_server, peers):
+    srv = start_server("--message-rate", "1", "--message-burst", "1", "--max-message",
+                       "64KiB", "--max-output", "1MiB")
+    peer = peers("oversize", srv.port, 10)
+    peer.expect("established")
+    peer.expect("message Error 100")
+    # The request refused for the rate is named by its id (so a client can
+    # tell which one to send again); the peer's request id is nonzero.
+    refusal = peer.expect("message Error 105")
+    assert int(refusal.split()[3]) != 0
