@@ -42,6 +42,13 @@ typedef struct ts_server ts_server;
 /* Identifies a connection for the life of the server; never reused. */
 typedef uint64_t ts_client_id;
 
+/* Client certificate verification of a TLS listener. */
+typedef enum ts_tls_verify {
+    TS_TLS_VERIFY_NONE = 0,     /* no client certificate asked for */
+    TS_TLS_VERIFY_OPTIONAL = 1, /* asked for; checked when given */
+    TS_TLS_VERIFY_REQUIRED = 2, /* a valid one is required */
+} ts_tls_verify;
+
 /* Built-in Request handlers, selectable from configuration. */
 typedef enum ts_builtin_handler {
     TS_HANDLER_ECHO = 0, /* answer with the request's payload */
@@ -97,6 +104,23 @@ typedef struct ts_server_config {
     uint32_t login_lockout_ms;     /* for how long; 15 minutes */
     uint32_t auth_timeout_ms;      /* without allow_anonymous: log in within; 30000 */
     unsigned history_on_join;      /* room messages sent on join; 50 */
+
+    /* TLS around the same protocol (docs/tls.md): a TLS listener on
+     * tls_port beside the plain one on port, or alone with no_plain. */
+    bool tls_enabled;
+    uint16_t tls_port;             /* 8443; 0 picks a free port */
+    bool no_plain;                 /* no plain listener */
+    const char *tls_cert_file;     /* certificate chain, PEM */
+    const char *tls_key_file;      /* its private key, PEM */
+    const char *tls_ca;            /* CA file or directory for client certificates */
+    ts_tls_verify tls_verify_client; /* none */
+    int tls_min_version;           /* 0x0304 (TLS 1.3); 0x0303 allows TLS 1.2 */
+    const char *tls_ciphersuites;  /* TLS 1.3 suites; NULL = AEAD suites */
+    const char *tls_cipher_list;   /* TLS 1.2 ciphers; NULL = ECDHE with AEAD only */
+    bool tls_session_tickets;      /* true */
+    /* With client certificates: log the connection in as the account whose
+     * name is the certificate subject's common name. */
+    bool tls_map_cn;
 } ts_server_config;
 
 /* Fill cfg with the defaults documented above. */
@@ -135,6 +159,9 @@ TS_API int ts_server_bind(ts_server *srv);
 
 /* The bound port (useful after binding port 0), or 0 before binding. */
 TS_API uint16_t ts_server_port(const ts_server *srv);
+
+/* The bound TLS port, or 0 without a TLS listener. */
+TS_API uint16_t ts_server_tls_port(const ts_server *srv);
 
 /* Serve on the calling thread until ts_server_shutdown(). Binds first if
  * needed. 0 after a clean shutdown, or an error. */
@@ -201,8 +228,12 @@ TS_API int ts_server_client_info(ts_server *srv, ts_client_id client,
 TS_API void ts_server_fingerprint(const ts_server *srv, char out[TS_FINGERPRINT_MAX]);
 
 /* Apply new limits and timers to a running server (new values take effect
- * for every connection at its next check). Listening address, port and
- * worker count cannot change. 0 or TS_ERR_CONFIG. */
+ * for every connection at its next check). The TLS certificate, key, CA
+ * and cipher settings are loaded into a fresh TLS context used by new
+ * connections (established ones keep theirs); when they cannot be loaded
+ * the call fails with TS_ERR_TLS and nothing changes. Listening
+ * addresses, ports, worker count and the store cannot change. 0,
+ * TS_ERR_CONFIG or TS_ERR_TLS. */
 TS_API int ts_server_reconfigure(ts_server *srv, const ts_server_config *cfg);
 
 /*

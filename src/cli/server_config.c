@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <openssl/ssl.h>
 
 #include <tcpseal/error.h>
 
@@ -39,6 +40,8 @@ const struct server_setting server_settings[] = {
      "log to syslog, facility daemon (no)"},
     {"server", "daemon", "daemon", 'd', KIND_BOOL, FIELD(daemon), NULL,
      "detach once listening; writes STATE_DIR/tcp_server.pid (no)"},
+    {"server", "plain", "plain", 0, KIND_NOT_BOOL, FIELD(cfg.no_plain), NULL,
+     "listen without TLS on port; no: TLS listener only (yes)"},
 
     {"limits", "max_clients", "max-clients", 0, KIND_COUNT, FIELD(cfg.max_clients), "N",
      "concurrent connections; 0 = no limit (10000)"},
@@ -100,6 +103,28 @@ const struct server_setting server_settings[] = {
 
     {"chat", "history_on_join", "history-on-join", 0, KIND_COUNT,
      FIELD(cfg.history_on_join), "N", "room messages sent on join, at most 1000 (50)"},
+
+    {"tls", "enabled", "tls", 0, KIND_BOOL, FIELD(cfg.tls_enabled), NULL,
+     "run a TLS listener on the TLS port (no)"},
+    {"tls", "port", "tls-port", 0, KIND_PORT, FIELD(cfg.tls_port), "PORT",
+     "TLS listener port; 0 picks a free one (8443)"},
+    {"tls", "cert", "cert", 0, KIND_PATH, FIELD(tls_cert), "FILE",
+     "certificate chain, PEM: the server's certificate first"},
+    {"tls", "key", "key", 0, KIND_PATH, FIELD(tls_key), "FILE", "its private key, PEM"},
+    {"tls", "ca", "ca", 0, KIND_PATH, FIELD(tls_ca), "FILE|DIR",
+     "CA certificates that sign client certificates"},
+    {"tls", "verify_client", "verify-client", 0, KIND_VERIFY, FIELD(cfg.tls_verify_client),
+     "none|optional|required", "ask for client certificates, and require them (none)"},
+    {"tls", "min_version", "tls-min-version", 0, KIND_TLS_VERSION,
+     FIELD(cfg.tls_min_version), "1.2|1.3", "oldest TLS version accepted (1.3)"},
+    {"tls", "ciphersuites", "tls-ciphersuites", 0, KIND_TEXT, FIELD(tls_ciphersuites),
+     "LIST", "TLS 1.3 suites, OpenSSL syntax (the AEAD suites)"},
+    {"tls", "ciphers", "tls-ciphers", 0, KIND_TEXT, FIELD(tls_ciphers), "LIST",
+     "TLS 1.2 ciphers, OpenSSL syntax (ECDHE with AES-GCM or ChaCha20-Poly1305)"},
+    {"tls", "session_tickets", "session-tickets", 0, KIND_BOOL,
+     FIELD(cfg.tls_session_tickets), NULL, "TLS session resumption by ticket (yes)"},
+    {"tls", "map_cn_to_account", "map-cn", 0, KIND_BOOL, FIELD(cfg.tls_map_cn), NULL,
+     "log a client in as the account named by its certificate's CN (no)"},
 
     {"channel", "rekey_after_messages", "rekey-after-messages", 0, KIND_U64,
      FIELD(cfg.rekey_after_frames), "N", "new channel keys after N frames (1000000)"},
@@ -243,6 +268,35 @@ static int setting_parse(struct server_config *sc, const struct server_setting *
     case KIND_LEVEL:
         *why = "expected error, warn, info, debug or trace";
         return ts_log_parse_level(value, field) == TS_OK ? 0 : -1;
+    case KIND_NOT_BOOL:
+        *why = "expected yes or no";
+        if (cli_parse_bool(value, field) != 0)
+            return -1;
+        *(bool *)field = !*(bool *)field;
+        return 0;
+    case KIND_TEXT:
+        *why = "expected some text";
+        return *value == '\0' ? -1 : set_string(field, base, value, false);
+    case KIND_VERIFY:
+        *why = "expected none, optional or required";
+        if (strcmp(value, "none") == 0)
+            *(ts_tls_verify *)field = TS_TLS_VERIFY_NONE;
+        else if (strcmp(value, "optional") == 0)
+            *(ts_tls_verify *)field = TS_TLS_VERIFY_OPTIONAL;
+        else if (strcmp(value, "required") == 0)
+            *(ts_tls_verify *)field = TS_TLS_VERIFY_REQUIRED;
+        else
+            return -1;
+        return 0;
+    case KIND_TLS_VERSION:
+        *why = "expected 1.2 or 1.3";
+        if (strcmp(value, "1.2") == 0)
+            *(int *)field = TLS1_2_VERSION;
+        else if (strcmp(value, "1.3") == 0)
+            *(int *)field = TLS1_3_VERSION;
+        else
+            return -1;
+        return 0;
     case KIND_SYNC:
         *why = "expected full or normal";
         if (strcmp(value, "full") == 0)
@@ -418,6 +472,11 @@ void server_config_free(struct server_config *sc)
     free(sc->state_dir);
     free(sc->log_file);
     free(sc->store_path);
+    free(sc->tls_cert);
+    free(sc->tls_key);
+    free(sc->tls_ca);
+    free(sc->tls_ciphersuites);
+    free(sc->tls_ciphers);
     memset(sc, 0, sizeof(*sc));
 }
 
@@ -455,6 +514,11 @@ static int config_check(struct server_config *sc, char *err, size_t cap)
     }
     if (sc->host != NULL)
         sc->cfg.host = sc->host;
+    sc->cfg.tls_cert_file = sc->tls_cert;
+    sc->cfg.tls_key_file = sc->tls_key;
+    sc->cfg.tls_ca = sc->tls_ca;
+    sc->cfg.tls_ciphersuites = sc->tls_ciphersuites;
+    sc->cfg.tls_cipher_list = sc->tls_ciphers;
     rc = ts_server_config_check(&sc->cfg);
     if (rc != TS_OK) {
         say(err, cap, "invalid configuration: %s", ts_error_detail(rc));

@@ -42,6 +42,11 @@ struct server_config {
     char *state_dir;         /* absolute; NULL = TCPSEAL_SERVER_DIR or default */
     char *log_file;          /* absolute; NULL = stderr (daemon: STATE_DIR/server.log) */
     char *store_path;        /* absolute; NULL = STATE_DIR/tcpseal.db */
+    char *tls_cert;          /* absolute paths, or NULL; cfg.tls_* point here */
+    char *tls_key;
+    char *tls_ca;
+    char *tls_ciphersuites;  /* cfg.tls_* point here, or NULL for the defaults */
+    char *tls_ciphers;
     bool syslog;             /* log to syslog instead of stderr or a file */
     bool daemon;             /* detach after start-up */
     ts_log_level log_level;
@@ -64,6 +69,10 @@ enum setting_kind {
     KIND_LEVEL,    /* ts_log_level */
     KIND_HANDLER,  /* ts_builtin_handler */
     KIND_SYNC,     /* bool: "normal" = true, "full" = false */
+    KIND_NOT_BOOL, /* bool holding the opposite of the yes/no given */
+    KIND_TEXT,     /* char *, must not be empty */
+    KIND_VERIFY,   /* ts_tls_verify: none, optional, required */
+    KIND_TLS_VERSION, /* int: 1.2 or 1.3 */
 };
 
 /* One setting: where it lives in the file, its flag, and its field. */

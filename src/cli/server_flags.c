@@ -50,8 +50,10 @@ static struct option *long_options_build(void)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         opts[i].name = server_settings[i].flag;
-        opts[i].has_arg =
-            server_settings[i].kind == KIND_BOOL ? optional_argument : required_argument;
+        opts[i].has_arg = server_settings[i].kind == KIND_BOOL ||
+                                  server_settings[i].kind == KIND_NOT_BOOL
+                              ? optional_argument
+                              : required_argument;
         opts[i].val = OPT_SETTING_BASE + (int)i;
     }
     opts[n] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
@@ -107,7 +109,7 @@ static int flags_take(struct server_flags *fl, size_t cap_items, int c, char **a
         option_error(c, argv, err, cap);
         return -1;
     }
-    if (s->kind == KIND_BOOL && value == NULL)
+    if ((s->kind == KIND_BOOL || s->kind == KIND_NOT_BOOL) && value == NULL)
         value = "yes";
     if (flags_push(fl, cap_items, s, value) != 0) {
         flags_error(err, cap, "too many options");

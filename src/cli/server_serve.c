@@ -102,14 +102,36 @@ static void report_restart_needed(const struct server_run *run,
     if (cur->daemon != next->daemon)
         LOG_WARN("reload_needs_restart", "setting=daemon configured=%s",
                  next->daemon ? "yes" : "no");
+    if (cur->cfg.tls_enabled != next->cfg.tls_enabled || cur->cfg.tls_port != next->cfg.tls_port ||
+        cur->cfg.no_plain != next->cfg.no_plain)
+        LOG_WARN("reload_needs_restart", "setting=listeners configured=\"tls=%s tls_port=%u "
+                 "plain=%s\"", next->cfg.tls_enabled ? "yes" : "no",
+                 (unsigned)next->cfg.tls_port, next->cfg.no_plain ? "no" : "yes");
+    if (!same_text(cur->store_path, next->store_path))
+        LOG_WARN("reload_needs_restart", "setting=store configured=\"%s\"",
+                 next->store_path != NULL ? next->store_path : "(default)");
 }
 
-/* Keep the new settings that took effect; the rest stays as started. */
+static void swap_text(char **a, char **b)
+{
+    char *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Keep the new settings that took effect; the rest stays as started. The
+ * server now points at next's strings, so they move to run->sc (and the
+ * old ones go away with next). */
 static void reload_commit(struct server_run *run, struct server_config *next,
                           const ts_server_config *applied)
 {
     char *old_log = run->sc.log_file;
 
+    swap_text(&run->sc.tls_cert, &next->tls_cert);
+    swap_text(&run->sc.tls_key, &next->tls_key);
+    swap_text(&run->sc.tls_ca, &next->tls_ca);
+    swap_text(&run->sc.tls_ciphersuites, &next->tls_ciphersuites);
+    swap_text(&run->sc.tls_ciphers, &next->tls_ciphers);
     run->sc.cfg = *applied;
     run->sc.log_file = next->log_file;
     next->log_file = old_log;
@@ -136,6 +158,7 @@ static void server_reload(struct server_run *run)
     cfg.port = run->sc.cfg.port;
     cfg.workers = run->sc.cfg.workers;
     cfg.control_socket = run->sc.cfg.control_socket;
+    cfg.store_path = run->sc.cfg.store_path;
     rc = ts_server_reconfigure(run->srv, &cfg);
     if (rc != TS_OK) {
         snprintf(err, sizeof(err), "%s", ts_error_detail(rc));

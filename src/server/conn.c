@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <sodium.h>
 #include <tcpseal/protocol.h>
 
@@ -139,12 +141,18 @@ static void conn_on_peer_close(void *arg, uint16_t reason, const char *text)
 
 /* ---- closing ---- */
 
+/* Our reason has been written out: half-close so the peer reads it before
+ * it sees the end, then wait for its side to end too. Under TLS a raw
+ * half-close would cut the TLS stream, so the connection simply ends. */
 static void conn_shut_write(struct conn *c)
 {
     if (c->write_shut)
         return;
     c->write_shut = true;
-    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    if (c->tls)
+        c->free_pending = true;
+    else
+        shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 }
 
 void conn_close(struct conn *c, uint16_t reason, const char *text)
@@ -256,11 +264,44 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
         conn_shut_write(c);
 }
 
+/* The TLS handshake finished: keep what status and mapping need. */
+static void conn_tls_ready(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    const ts_server_config *cfg = server_cfg(c->worker->srv);
+    char cn[TS_ENVELOPE_MAX_NAME + 1];
+
+    pthread_mutex_lock(&c->worker->lock);
+    c->tls_version = SSL_get_version(ssl);
+    c->tls_cipher = SSL_get_cipher_name(ssl);
+    pthread_mutex_unlock(&c->worker->lock);
+    if (cfg->tls_map_cn && tls_peer_common_name(ssl, cn, sizeof(cn)) == TS_OK)
+        c->tls_cn = strdup(cn);
+    LOG_DEBUG("tls_ok", "client=%llu peer=%s version=%s cipher=%s cn=\"%s\"",
+              (unsigned long long)c->id, c->peer, c->tls_version, c->tls_cipher,
+              c->tls_cn != NULL ? c->tls_cn : "");
+}
+
+/* Why a TLS connection failed, from OpenSSL's error queue. */
+static void conn_tls_failed(struct conn *c)
+{
+    unsigned long e = bufferevent_get_openssl_error(c->bev);
+    char text[160] = "connection closed during the TLS handshake";
+
+    if (e != 0)
+        ERR_error_string_n(e, text, sizeof(text));
+    LOG_INFO("tls_failed", "peer=%s detail=\"%s\"", c->peer, text);
+}
+
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
     int state = conn_get_state(c);
 
+    if ((what & BEV_EVENT_CONNECTED) && c->tls)
+        conn_tls_ready(c);
+    if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && c->tls && c->tls_version == NULL)
+        conn_tls_failed(c);
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         if (state == CONN_HANDSHAKE)
             counter_add(&c->worker->counters.handshakes_failed, 1);
@@ -331,8 +372,28 @@ static void conn_unregister(struct conn *c)
     pthread_mutex_unlock(&w->lock);
 }
 
+/* The buffered socket: plain, or a TLS server end. */
+static struct bufferevent *conn_bev_new(struct worker *w, int fd, bool tls)
+{
+    struct bufferevent *bev;
+    SSL *ssl;
+
+    if (!tls)
+        return bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if ((ssl = tls_server_new_ssl(&w->srv->tls)) == NULL)
+        return NULL;
+    bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL)
+        SSL_free(ssl);
+    else
+        /* A peer that just drops the connection is common and harmless. */
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *addr,
-                         socklen_t addrlen, uint16_t reject_reason)
+                         socklen_t addrlen, uint16_t reject_reason, bool tls)
 {
     const ts_server_config *cfg = server_cfg(w->srv);
     struct conn *c = calloc(1, sizeof(*c));
@@ -356,7 +417,8 @@ struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *addr,
     conn_set_state(c, CONN_HELLO);
     /* Small frames must leave at once: latency over coalescing. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->tls = tls;
+    c->bev = conn_bev_new(w, fd, tls);
     if (c->bev == NULL)
         goto fail;
     fd = -1;
@@ -390,6 +452,7 @@ void conn_destroy(struct conn *c)
         admission_leave(&c->worker->srv->admission, (const struct sockaddr *)&c->addr);
     channel_free(c->ch);
     bufferevent_free(c->bev);
+    free(c->tls_cn);
     sodium_memzero(c, sizeof(*c));
     free(c);
 }

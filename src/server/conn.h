@@ -42,6 +42,7 @@ struct conn {
     bool admitted;                /* counted by admission */
     bool free_pending;            /* drop at the next settle */
     bool write_shut;              /* FIN sent */
+    bool tls;                     /* over a TLS listener */
     uint16_t reject_reason;       /* refuse in the hello with this */
 
     struct sockaddr_storage addr;
@@ -61,6 +62,9 @@ struct conn {
     uint8_t identity[TS_PUBLIC_KEY_LEN];
     char fingerprint[TS_FINGERPRINT_MAX];
     const char *suite;
+    const char *tls_version;      /* OpenSSL's static names, or NULL */
+    const char *tls_cipher;
+    char *tls_cn;                 /* verified client certificate's CN, or NULL */
 
     _Atomic uint64_t messages_in, messages_out, bytes_in, bytes_out;
     _Atomic uint64_t last_activity_ms; /* wall clock */
@@ -70,7 +74,7 @@ struct conn {
 
 /* Take over fd on worker w: returns the connection or NULL (fd closed). */
 struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *addr,
-                         socklen_t addrlen, uint16_t reject_reason);
+                         socklen_t addrlen, uint16_t reject_reason, bool tls);
 
 /* Begin closing with a reason sent to the peer when possible. Safe inside
  * callbacks; idempotent. */

@@ -29,7 +29,8 @@
 
 struct listener_set {
     char addr[SERVER_MAX_LISTENERS][64]; /* as bound, for status */
-    uint16_t port;
+    bool tls[SERVER_MAX_LISTENERS];
+    uint16_t port, tls_port;
     int fds[SERVER_MAX_LISTENERS];
     struct evconnlistener *evl[SERVER_MAX_LISTENERS];
     size_t n;
@@ -89,28 +90,30 @@ static void set_port(struct sockaddr *sa, uint16_t port)
         ((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
 }
 
-static void record_address(struct listener_set *ls, int fd)
+/* Remember what fd is bound to; returns its port. */
+static uint16_t record_address(struct listener_set *ls, int fd, bool tls)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
 
+    ls->tls[ls->n] = tls;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
         snprintf(ls->addr[ls->n], sizeof(ls->addr[ls->n]), "unknown");
-        return;
+        return 0;
     }
     server_format_addr((struct sockaddr *)&ss, ls->addr[ls->n], sizeof(ls->addr[ls->n]));
-    ls->port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
-                                       : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                   : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-static int resolve(const ts_server_config *cfg, struct addrinfo **res)
+static int resolve(const ts_server_config *cfg, uint16_t want, struct addrinfo **res)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_ADDRCONFIG};
     char port[8];
     int rc;
 
-    snprintf(port, sizeof(port), "%u", cfg->port);
+    snprintf(port, sizeof(port), "%u", want);
     rc = getaddrinfo(cfg->host, port, &hints, res);
     if (rc != 0)
         return error_set(TS_ERR_CONFIG, "cannot resolve listen host '%s': %s", cfg->host,
@@ -118,22 +121,18 @@ static int resolve(const ts_server_config *cfg, struct addrinfo **res)
     return TS_OK;
 }
 
-int listeners_bind(ts_server *srv)
+/* Listen on every address of the host at port want (0: one free port
+ * for all of them). */
+static int bind_family(ts_server *srv, uint16_t want, bool tls)
 {
-    const ts_server_config *cfg = server_cfg(srv);
-    struct listener_set *ls;
+    struct listener_set *ls = srv->listeners;
     struct addrinfo *res = NULL, *ai;
-    uint16_t port = cfg->port;
-    int rc = TS_OK, fd = -1, err = 0;
+    uint16_t port = want;
+    size_t before = ls->n;
+    int rc, fd = -1, err = 0;
 
-    if ((rc = resolve(cfg, &res)) != TS_OK)
+    if ((rc = resolve(server_cfg(srv), want, &res)) != TS_OK)
         return rc;
-    ls = calloc(1, sizeof(*ls));
-    if (ls == NULL) {
-        freeaddrinfo(res);
-        return TS_ERR_NOMEM;
-    }
-    srv->listeners = ls;
     for (ai = res; ai != NULL && ls->n < SERVER_MAX_LISTENERS; ai = ai->ai_next) {
         if (port != 0)
             set_port(ai->ai_addr, port);
@@ -144,38 +143,60 @@ int listeners_bind(ts_server *srv)
                 break;
             continue;
         }
-        record_address(ls, fd);
+        port = record_address(ls, fd, tls);
         ls->fds[ls->n++] = fd;
-        port = ls->port;
     }
-    if (rc != TS_OK && (err == EADDRINUSE || err == EACCES || ls->n == 0)) {
-        freeaddrinfo(res);
-        listeners_free(srv);
-        return rc;
-    }
-    rc = TS_OK;
     freeaddrinfo(res);
+    if (rc != TS_OK && (err == EADDRINUSE || err == EACCES || ls->n == before))
+        return rc;
+    if (tls)
+        ls->tls_port = port;
+    else
+        ls->port = port;
+    return TS_OK;
+}
+
+int listeners_bind(ts_server *srv)
+{
+    const ts_server_config *cfg = server_cfg(srv);
+    int rc = TS_OK;
+
+    srv->listeners = calloc(1, sizeof(*srv->listeners));
+    if (srv->listeners == NULL)
+        return TS_ERR_NOMEM;
+    for (size_t i = 0; i < SERVER_MAX_LISTENERS; i++)
+        srv->listeners->fds[i] = -1;
+    if (!cfg->no_plain)
+        rc = bind_family(srv, cfg->port, false);
+    if (rc == TS_OK && cfg->tls_enabled)
+        rc = bind_family(srv, cfg->tls_port, true);
+    if (rc != TS_OK)
+        listeners_free(srv);
     return rc;
 }
 
-uint16_t listeners_port(const ts_server *srv)
+uint16_t listeners_port(const ts_server *srv, bool tls)
 {
-    return srv->listeners != NULL ? srv->listeners->port : 0;
+    if (srv->listeners == NULL)
+        return 0;
+    return tls ? srv->listeners->tls_port : srv->listeners->port;
 }
 
-size_t listeners_addresses(const ts_server *srv, char out[][64], size_t max)
+size_t listeners_addresses(const ts_server *srv, bool tls, char out[][64], size_t max)
 {
+    const struct listener_set *ls = srv->listeners;
     size_t n = 0;
 
-    for (; srv->listeners != NULL && n < srv->listeners->n && n < max; n++)
-        memcpy(out[n], srv->listeners->addr[n], 64);
+    for (size_t i = 0; ls != NULL && i < ls->n && n < max; i++) {
+        if (ls->tls[i] == tls)
+            memcpy(out[n++], ls->addr[i], 64);
+    }
     return n;
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-                      int addrlen, void *arg)
+static void accept_one(ts_server *srv, evutil_socket_t fd, struct sockaddr *addr,
+                       int addrlen, bool tls)
 {
-    ts_server *srv = arg;
     int stopping = atomic_load(&srv->state) != SERVER_RUNNING;
     uint16_t reason = admission_enter(&srv->admission, server_cfg(srv), addr, stopping,
                                       clock_mono_ms());
@@ -185,11 +206,23 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         server_format_addr(addr, peer, sizeof(peer));
         LOG_INFO("connection_refused", "peer=%s reason=%s", peer, ts_reason_name(reason));
     }
-    if (worker_assign(srv, fd, addr, (socklen_t)addrlen, reason) != TS_OK) {
+    if (worker_assign(srv, fd, addr, (socklen_t)addrlen, reason, tls) != TS_OK) {
         if (reason == 0)
             admission_leave(&srv->admission, addr);
         evutil_closesocket(fd);
     }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int addrlen, void *arg)
+{
+    accept_one(arg, fd, addr, addrlen, false);
+}
+
+static void on_accept_tls(struct evconnlistener *l, evutil_socket_t fd,
+                          struct sockaddr *addr, int addrlen, void *arg)
+{
+    accept_one(arg, fd, addr, addrlen, true);
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg)
@@ -224,7 +257,8 @@ int listeners_enable(ts_server *srv)
         return TS_ERR_NOMEM;
     for (size_t i = 0; i < ls->n; i++) {
         /* Backlog 0: the socket already listens. */
-        ls->evl[i] = evconnlistener_new(srv->main_base, on_accept, srv, flags, 0, ls->fds[i]);
+        ls->evl[i] = evconnlistener_new(srv->main_base, ls->tls[i] ? on_accept_tls : on_accept,
+                                        srv, flags, 0, ls->fds[i]);
         if (ls->evl[i] == NULL)
             return error_set(TS_ERR_NOMEM, "cannot watch listening socket");
         ls->fds[i] = -1; /* owned by the evconnlistener now */

@@ -46,6 +46,8 @@ static int server_init_parts(ts_server *srv, const ts_server_config *cfg,
         (rc = admission_init(&srv->admission)) != TS_OK ||
         (rc = senders_init(&srv->senders)) != TS_OK)
         return rc;
+    if (cfg->tls_enabled && (rc = tls_server_init(&srv->tls, cfg)) != TS_OK)
+        return rc;
     if ((srv->main_base = event_base_new()) == NULL)
         return error_set(TS_ERR_NOMEM, "cannot create the main event loop");
     if ((rc = mailbox_init(&srv->main_mailbox, srv->main_base)) != TS_OK)
@@ -99,7 +101,12 @@ int ts_server_bind(ts_server *srv)
 
 uint16_t ts_server_port(const ts_server *srv)
 {
-    return listeners_port(srv);
+    return listeners_port(srv, false);
+}
+
+uint16_t ts_server_tls_port(const ts_server *srv)
+{
+    return listeners_port(srv, true);
 }
 
 void ts_server_fingerprint(const ts_server *srv, char out[TS_FINGERPRINT_MAX])
@@ -206,10 +213,12 @@ int ts_server_run(ts_server *srv)
         return error_set(TS_ERR_STATE, "server already running or stopped");
     rc = run_prepare(srv, &sweep);
     if (rc == TS_OK) {
-        n = listeners_addresses(srv, addrs, SERVER_MAX_LISTENERS);
-        for (size_t i = 0; i < n; i++)
-            LOG_INFO("listening", "address=%s fingerprint=%s workers=%u", addrs[i],
-                     srv->fingerprint, srv->n_workers);
+        for (int tls = 0; tls <= 1; tls++) {
+            n = listeners_addresses(srv, tls, addrs, SERVER_MAX_LISTENERS);
+            for (size_t i = 0; i < n; i++)
+                LOG_INFO("listening", "address=%s tls=%s fingerprint=%s workers=%u", addrs[i],
+                         tls ? "yes" : "no", srv->fingerprint, srv->n_workers);
+        }
     } else {
         /* Workers that did start must still be stopped and joined. */
         workers_stop_now(srv);
@@ -287,6 +296,14 @@ int ts_server_reconfigure(ts_server *srv, const ts_server_config *cfg)
     next.control_socket = old->control_socket;
     next.store_path = old->store_path;
     next.store_sync_normal = old->store_sync_normal;
+    next.tls_enabled = old->tls_enabled;
+    next.tls_port = old->tls_port;
+    next.no_plain = old->no_plain;
+    if ((rc = ts_server_config_check(&next)) != TS_OK)
+        return rc;
+    /* The certificate first: if it cannot be loaded nothing changes. */
+    if (next.tls_enabled && (rc = tls_server_reload(&srv->tls, &next)) != TS_OK)
+        return rc;
     if ((rc = settings_publish(srv, &next)) != TS_OK)
         return rc;
     LOG_INFO("reconfigured", "max_clients=%u max_message=%zu idle_timeout_ms=%u",
@@ -313,6 +330,7 @@ void ts_server_free(ts_server *srv)
     if (srv->admission.table != NULL)
         admission_free(&srv->admission);
     senders_free(&srv->senders);
+    tls_server_free(&srv->tls);
     channel_credentials_wipe(&srv->creds);
     settings_free_all(srv);
     pthread_mutex_destroy(&srv->settings_lock);

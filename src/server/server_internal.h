@@ -35,6 +35,7 @@
 #include "server/admission.h"
 #include "server/mailbox.h"
 #include "server/senders.h"
+#include "server/tls_server.h"
 #include "util/dbuf.h"
 #include "util/idmap.h"
 #include "util/ratelimit.h"
@@ -138,6 +139,7 @@ struct ts_server {
     struct admission admission;
     struct senders senders;
     struct service *service;   /* accounts and chat; NULL without a store */
+    struct tls_server tls;     /* when tls_enabled */
 
     struct worker *workers;
     unsigned n_workers;
@@ -177,7 +179,7 @@ void workers_join(ts_server *srv);
 void workers_free(ts_server *srv);
 /* Give a freshly accepted socket to the next worker. */
 int worker_assign(ts_server *srv, int fd, const struct sockaddr *addr,
-                  socklen_t addrlen, uint16_t reject_reason);
+                  socklen_t addrlen, uint16_t reject_reason, bool tls);
 /* The worker whose thread is running the caller, or NULL. */
 struct worker *worker_current(void);
 /* Called by a worker when its loop has ended. */
@@ -188,9 +190,10 @@ int listeners_bind(ts_server *srv);
 int listeners_enable(ts_server *srv);
 void listeners_close(ts_server *srv);
 void listeners_free(ts_server *srv);
-/* Bound addresses as "host:port" strings; returns how many (<= max). */
-size_t listeners_addresses(const ts_server *srv, char out[][64], size_t max);
-uint16_t listeners_port(const ts_server *srv);
+/* Bound addresses of the plain (or TLS) listeners as "host:port"
+ * strings; returns how many (<= max). */
+size_t listeners_addresses(const ts_server *srv, bool tls, char out[][64], size_t max);
+uint16_t listeners_port(const ts_server *srv, bool tls);
 
 /* control.c */
 int control_open(ts_server *srv, const char *path);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
 #include <tcpseal/protocol.h>
 
 #include "util/error.h"
@@ -24,6 +25,7 @@
 #define DEFAULT_LOCKOUT_MS (15u * 60u * 1000u)
 #define DEFAULT_AUTH_TIMEOUT_MS 30000
 #define DEFAULT_HISTORY_ON_JOIN 50
+#define DEFAULT_TLS_PORT 8443
 #define MAX_HISTORY_ON_JOIN 1000
 /* libsodium's Argon2id bounds, kept well inside for a server. */
 #define MIN_PASSWORD_OPS 1
@@ -57,6 +59,9 @@ void ts_server_config_init(ts_server_config *cfg)
     cfg->login_lockout_ms = DEFAULT_LOCKOUT_MS;
     cfg->auth_timeout_ms = DEFAULT_AUTH_TIMEOUT_MS;
     cfg->history_on_join = DEFAULT_HISTORY_ON_JOIN;
+    cfg->tls_port = DEFAULT_TLS_PORT;
+    cfg->tls_min_version = TLS1_3_VERSION;
+    cfg->tls_session_tickets = true;
 }
 
 static int check_timer(const char *name, uint32_t ms)
@@ -84,6 +89,27 @@ static int check_accounts(const ts_server_config *cfg)
     return TS_OK;
 }
 
+static int check_tls(const ts_server_config *cfg)
+{
+    if (cfg->no_plain && !cfg->tls_enabled)
+        return error_set(TS_ERR_CONFIG, "no plain listener and no TLS listener: nothing to "
+                         "listen on");
+    if (!cfg->tls_enabled)
+        return TS_OK;
+    if (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL)
+        return error_set(TS_ERR_CONFIG, "TLS needs a certificate (cert) and its key (key)");
+    if (cfg->tls_min_version != TLS1_2_VERSION && cfg->tls_min_version != TLS1_3_VERSION)
+        return error_set(TS_ERR_CONFIG, "the TLS minimum version is 1.2 or 1.3");
+    if (cfg->tls_verify_client != TS_TLS_VERIFY_NONE && cfg->tls_ca == NULL)
+        return error_set(TS_ERR_CONFIG, "verifying client certificates needs a CA (ca)");
+    if (cfg->tls_map_cn && cfg->tls_verify_client == TS_TLS_VERIFY_NONE)
+        return error_set(TS_ERR_CONFIG, "map_cn_to_account needs client certificates "
+                         "(verify_client optional or required)");
+    if (!cfg->no_plain && cfg->port == cfg->tls_port && cfg->port != 0)
+        return error_set(TS_ERR_CONFIG, "the plain and TLS listeners need different ports");
+    return TS_OK;
+}
+
 int ts_server_config_check(const ts_server_config *cfg)
 {
     int rc;
@@ -107,6 +133,8 @@ int ts_server_config_check(const ts_server_config *cfg)
         return rc;
     if (cfg->handshake_timeout_ms == 0)
         return error_set(TS_ERR_CONFIG, "handshake_timeout cannot be off");
+    if ((rc = check_tls(cfg)) != TS_OK)
+        return rc;
     return check_accounts(cfg);
 }
 

@@ -94,10 +94,10 @@ static json_t *limits_json(const ts_server_config *cfg)
                      "max_output", (json_int_t)cfg->max_output);
 }
 
-static json_t *listen_json(ts_server *srv)
+static json_t *listen_json(ts_server *srv, bool tls)
 {
     char addrs[SERVER_MAX_LISTENERS][64];
-    size_t n = listeners_addresses(srv, addrs, SERVER_MAX_LISTENERS);
+    size_t n = listeners_addresses(srv, tls, addrs, SERVER_MAX_LISTENERS);
     json_t *arr = json_array();
 
     for (size_t i = 0; arr != NULL && i < n; i++)
@@ -114,13 +114,14 @@ json_t *status_object(ts_server *srv)
     sum_counters(srv, &sum);
     format_time(srv->started_at_ms, started);
     return json_pack(
-        "{s:b, s:s, s:I, s:s, s:I, s:o, s:s, s:I,"
+        "{s:b, s:s, s:I, s:s, s:I, s:o, s:o, s:s, s:I,"
         " s:{s:I, s:I, s:I}, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I},"
         " s:{s:I, s:I}, s:{s:I}, s:o}",
         "running", 1, "version", TS_VERSION, "pid", (json_int_t)getpid(),
         "started_at", started,
         "uptime_s", (json_int_t)((clock_mono_ms() - srv->started_mono_ms) / 1000),
-        "listen", listen_json(srv), "fingerprint", srv->fingerprint,
+        "listen", listen_json(srv, false), "tls_listen", listen_json(srv, true),
+        "fingerprint", srv->fingerprint,
         "workers", (json_int_t)srv->n_workers,
         "connections", "current", (json_int_t)atomic_load(&a->current),
         "peak", (json_int_t)atomic_load(&a->peak), "total", (json_int_t)atomic_load(&a->total),
@@ -143,11 +144,16 @@ static json_t *conn_json(struct conn *c)
 
     format_time(c->connected_at_ms, since);
     format_time(atomic_load_explicit(&c->last_activity_ms, memory_order_relaxed), last);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
+    json_t *tls = c->tls_version != NULL
+                      ? json_pack("{s:s, s:s}", "version", c->tls_version, "cipher",
+                                  c->tls_cipher)
+                      : json_null();
+
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I}",
                      "id", (json_int_t)c->id, "peer", c->peer,
                      "fingerprint", c->fingerprint,
                      "state", conn_state_name(atomic_load(&c->state)),
-                     "suite", c->suite != NULL ? c->suite : "",
+                     "suite", c->suite != NULL ? c->suite : "", "tls", tls,
                      "connected_at", since, "last_activity", last,
                      "messages_in", (json_int_t)counter_get(&c->messages_in),
                      "messages_out", (json_int_t)counter_get(&c->messages_out),

@@ -101,6 +101,7 @@ int workers_start(ts_server *srv)
 struct new_conn {
     struct worker *worker;
     int fd;
+    bool tls;
     uint16_t reject_reason;
     socklen_t addrlen;
     struct sockaddr_storage addr;
@@ -116,7 +117,7 @@ static void worker_take_conn(void *arg, bool discarded)
             admission_leave(&nc->worker->srv->admission, (struct sockaddr *)&nc->addr);
         close(nc->fd);
     } else if ((c = conn_create(nc->worker, nc->fd, (struct sockaddr *)&nc->addr,
-                                nc->addrlen, nc->reject_reason)) != NULL) {
+                                nc->addrlen, nc->reject_reason, nc->tls)) != NULL) {
         LOG_DEBUG("conn_open", "client=%llu peer=%s worker=%u", (unsigned long long)c->id,
                   c->peer, nc->worker->index);
     }
@@ -124,7 +125,7 @@ static void worker_take_conn(void *arg, bool discarded)
 }
 
 int worker_assign(ts_server *srv, int fd, const struct sockaddr *addr,
-                  socklen_t addrlen, uint16_t reject_reason)
+                  socklen_t addrlen, uint16_t reject_reason, bool tls)
 {
     unsigned i = atomic_fetch_add(&srv->next_worker, 1) % srv->n_workers;
     struct new_conn *nc = malloc(sizeof(*nc));
@@ -133,6 +134,7 @@ int worker_assign(ts_server *srv, int fd, const struct sockaddr *addr,
         return TS_ERR_NOMEM;
     nc->worker = &srv->workers[i];
     nc->fd = fd;
+    nc->tls = tls;
     nc->reject_reason = reject_reason;
     nc->addrlen = addrlen < sizeof(nc->addr) ? addrlen : sizeof(nc->addr);
     memcpy(&nc->addr, addr, nc->addrlen);

@@ -457,12 +457,30 @@ static void key_found(void *ctx, int rc, const struct store_user *user)
     job_end(job);
 }
 
+/* A client certificate named an account (map_cn_to_account): that
+ * account, when it exists and is not locked; else the key decides. */
+static void cn_found(void *ctx, int rc, const struct store_user *user)
+{
+    struct account_job *job = ctx;
+
+    if (rc == TS_OK && !user->locked && strlen(user->name) <= NAME_MAX_LEN) {
+        LOG_INFO("cn_mapped", "user=%s", user->name);
+        key_found(ctx, rc, user);
+        return;
+    }
+    if (job->svc->store->ops->user_by_key(job->svc->store, job->key, key_found, job) != TS_OK)
+        job_end(job);
+}
+
 void accounts_key_login(struct conn *c)
 {
     struct service *svc = service_of(c);
     struct account_job *job = job_new(c, 0, OP_KEY_LOGIN);
     int rc = TS_ERR_NOMEM;
 
+    if (job != NULL && c->tls_cn != NULL && server_cfg(c->worker->srv)->tls_map_cn &&
+        (rc = svc->store->ops->user_by_name(svc->store, c->tls_cn, cn_found, job)) == TS_OK)
+        return;
     if (job != NULL &&
         (rc = svc->store->ops->user_by_key(svc->store, c->identity, key_found, job)) == TS_OK)
         return;
