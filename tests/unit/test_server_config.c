@@ -239,7 +239,7 @@ static void test_unknown_setting(void **state)
 
 static void test_unknown_section(void **state)
 {
-    expect_file_error(*state, "[server]\n\n[tls]\ncert = x\n", "4: unknown section [tls]");
+    expect_file_error(*state, "[server]\n\n[mqtt]\nport = 1883\n", "4: unknown section [mqtt]");
 }
 
 static void test_setting_outside_section(void **state)
