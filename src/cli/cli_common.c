@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "util/timefmt.h"
+
 bool cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -21,6 +23,24 @@ bool cli_wants_help(int argc, char **argv)
             return true;
     }
     return false;
+}
+
+int cli_take_option(const char *program, int *argc, char **argv, const char *name,
+                    const char **value)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], name) != 0)
+            continue;
+        if (i + 1 >= *argc) {
+            cli_error(program, "%s needs a value", name);
+            return -1;
+        }
+        *value = argv[i + 1];
+        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(*argv));
+        *argc -= 2;
+        return 0;
+    }
+    return 0;
 }
 
 void cli_error(const char *program, const char *fmt, ...)
@@ -177,50 +197,56 @@ static int split_number(const char *text, double *value, const char **unit)
     return 0;
 }
 
-int cli_parse_duration_ms(const char *text, uint64_t *out_ms)
+struct unit {
+    const char *suffix;
+    double factor;
+};
+
+/* A number with one of the given suffixes, times that suffix's factor,
+ * at most max. */
+static int parse_with_unit(const char *text, const struct unit *units, size_t n,
+                           double max, double *out)
 {
-    static const struct { const char *unit; double ms; } units[] = {
-        {"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60000}, {"min", 60000}, {"h", 3600000},
-    };
     const char *unit;
     double value;
 
     if (split_number(text, &value, &unit) != 0)
         return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcasecmp(unit, units[i].unit) == 0) {
-            double ms = value * units[i].ms;
-            if (ms > 1e15)
-                return -1;
-            *out_ms = (uint64_t)(ms + 0.5);
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(unit, units[i].suffix) == 0 && value * units[i].factor <= max) {
+            *out = value * units[i].factor;
             return 0;
         }
     }
     return -1;
 }
 
+int cli_parse_duration_ms(const char *text, uint64_t *out_ms)
+{
+    static const struct unit units[] = {
+        {"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60000}, {"min", 60000}, {"h", 3600000},
+    };
+    double ms;
+
+    if (parse_with_unit(text, units, sizeof(units) / sizeof(units[0]), 1e15, &ms) != 0)
+        return -1;
+    *out_ms = (uint64_t)(ms + 0.5);
+    return 0;
+}
+
 int cli_parse_size(const char *text, uint64_t *out)
 {
-    static const struct { const char *unit; double factor; } units[] = {
+    static const struct unit units[] = {
         {"", 1}, {"b", 1}, {"k", 1024.0}, {"kib", 1024.0}, {"kb", 1024.0},
         {"m", 1048576.0}, {"mib", 1048576.0}, {"mb", 1048576.0},
         {"g", 1073741824.0}, {"gib", 1073741824.0}, {"gb", 1073741824.0},
     };
-    const char *unit;
-    double value;
+    double bytes;
 
-    if (split_number(text, &value, &unit) != 0)
+    if (parse_with_unit(text, units, sizeof(units) / sizeof(units[0]), 1e18, &bytes) != 0)
         return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcasecmp(unit, units[i].unit) == 0) {
-            double bytes = value * units[i].factor;
-            if (bytes > 1e18)
-                return -1;
-            *out = (uint64_t)bytes;
-            return 0;
-        }
-    }
-    return -1;
+    *out = (uint64_t)bytes;
+    return 0;
 }
 
 int cli_parse_uint(const char *text, uint64_t max, uint64_t *out)
@@ -309,11 +335,5 @@ void cli_secret_free(char *secret)
 
 void cli_format_time(uint64_t unix_ms, char out[32])
 {
-    time_t secs = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    size_t n;
-
-    gmtime_r(&secs, &tm);
-    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(unix_ms % 1000));
+    timefmt_iso8601(unix_ms, out);
 }

@@ -45,6 +45,12 @@ int cli_dispatch(const char *program, const char *description,
  * error) and return EXIT_OK or EXIT_USAGE accordingly. */
 int cli_usage(const char *program, const struct cli_command *cmd, bool error);
 
+/* Take "NAME VALUE" out of argv (shifting the rest down), for commands
+ * whose own options sit beside a shared option parser. *value stays as it
+ * was when NAME is absent. 0, or -1 after printing that NAME needs a value. */
+int cli_take_option(const char *program, int *argc, char **argv, const char *name,
+                    const char **value);
+
 /* True when argv holds -h or --help (before any "--"). */
 bool cli_wants_help(int argc, char **argv);
 

@@ -25,23 +25,6 @@ struct store_opts {
     const char *limit;   /* -n N */
 };
 
-/* Take "--name VALUE" out of argv. */
-static int take_value(int *argc, char **argv, const char *name, const char **value)
-{
-    for (int i = 1; i < *argc; i++) {
-        if (strcmp(argv[i], name) != 0)
-            continue;
-        if (i + 1 >= *argc) {
-            cli_error(SERVER_PROGRAM, "%s needs a value", name);
-            return -1;
-        }
-        *value = argv[i + 1];
-        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(*argv));
-        *argc -= 2;
-        return 0;
-    }
-    return 0;
-}
 
 /* --store FILE, or tcpseal.db in the state directory. */
 static char *store_path(const struct store_opts *so, const struct server_paths *p)
@@ -81,7 +64,7 @@ static int verify_run(int argc, char **argv)
     char *path = NULL;
     int status, rc;
 
-    if (take_value(&argc, argv, "--store", &so.store) != 0)
+    if (cli_take_option(SERVER_PROGRAM, &argc, argv, "--store", &so.store) != 0)
         return EXIT_USAGE;
     status = ctl_begin(&server_cmd_verify_db, CTL_ALLOW_JSON, argc, argv, 0, 0, &o, &p);
     if (status != CTL_CONTINUE)
@@ -144,9 +127,9 @@ static int history_run(int argc, char **argv)
     char *path = NULL;
     int status, rc;
 
-    if (take_value(&argc, argv, "--store", &so.store) != 0 ||
-        take_value(&argc, argv, "--room", &so.room) != 0 ||
-        take_value(&argc, argv, "-n", &so.limit) != 0)
+    if (cli_take_option(SERVER_PROGRAM, &argc, argv, "--store", &so.store) != 0 ||
+        cli_take_option(SERVER_PROGRAM, &argc, argv, "--room", &so.room) != 0 ||
+        cli_take_option(SERVER_PROGRAM, &argc, argv, "-n", &so.limit) != 0)
         return EXIT_USAGE;
     if (so.limit != NULL && cli_parse_uint(so.limit, 1000000, &limit) != 0) {
         cli_error(SERVER_PROGRAM, "bad -n '%s': expected a number", so.limit);

@@ -18,24 +18,6 @@
 
 #define PASSWORD_FLAG "--password-file"
 
-/* Take --password-file FILE out of argv (it is ours, not ctl_opts'). */
-static int take_password_file(int *argc, char **argv, const char **file)
-{
-    *file = NULL;
-    for (int i = 1; i < *argc; i++) {
-        if (strcmp(argv[i], PASSWORD_FLAG) != 0)
-            continue;
-        if (i + 1 >= *argc) {
-            cli_error(SERVER_PROGRAM, "%s needs a file name", PASSWORD_FLAG);
-            return -1;
-        }
-        *file = argv[i + 1];
-        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(*argv));
-        *argc -= 2;
-        return 0;
-    }
-    return 0;
-}
 
 static void print_users(json_t *users)
 {
@@ -90,7 +72,8 @@ static int user_command(const struct cli_command *cmd, bool with_password, int a
     struct ctl_opts o;
     int status;
 
-    if (with_password && take_password_file(&argc, argv, &file) != 0)
+    if (with_password &&
+        cli_take_option(SERVER_PROGRAM, &argc, argv, PASSWORD_FLAG, &file) != 0)
         return EXIT_USAGE;
     status = ctl_begin(cmd, 0, argc, argv, 1, 1, &o, &p);
     if (status != CTL_CONTINUE)

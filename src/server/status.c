@@ -13,19 +13,10 @@
 
 #include <tcpseal/protocol.h>
 
+#include "util/timefmt.h"
 #include "util/clock.h"
 #include "util/error.h"
 
-static void format_time(uint64_t unix_ms, char out[32])
-{
-    time_t secs = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    size_t n;
-
-    gmtime_r(&secs, &tm);
-    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(unix_ms % 1000));
-}
 
 static uint64_t resident_bytes(void)
 {
@@ -112,7 +103,7 @@ json_t *status_object(ts_server *srv)
     char started[32];
 
     sum_counters(srv, &sum);
-    format_time(srv->started_at_ms, started);
+    timefmt_iso8601(srv->started_at_ms, started);
     return json_pack(
         "{s:b, s:s, s:I, s:s, s:I, s:o, s:o, s:s, s:I,"
         " s:{s:I, s:I, s:I}, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I},"
@@ -142,8 +133,8 @@ static json_t *conn_json(struct conn *c)
 {
     char since[32], last[32];
 
-    format_time(c->connected_at_ms, since);
-    format_time(atomic_load_explicit(&c->last_activity_ms, memory_order_relaxed), last);
+    timefmt_iso8601(c->connected_at_ms, since);
+    timefmt_iso8601(atomic_load_explicit(&c->last_activity_ms, memory_order_relaxed), last);
     json_t *tls = c->tls_version != NULL
                       ? json_pack("{s:s, s:s}", "version", c->tls_version, "cipher",
                                   c->tls_cipher)

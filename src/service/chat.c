@@ -21,6 +21,7 @@
 
 #include "server/reply.h"
 #include "service/names.h"
+#include "util/timefmt.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -48,16 +49,6 @@ static void job_free(struct chat_job *job)
     free(job);
 }
 
-static void format_time(uint64_t unix_ms, char out[32])
-{
-    time_t secs = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    size_t n;
-
-    gmtime_r(&secs, &tm);
-    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(unix_ms % 1000));
-}
 
 /* Back on the sender's worker: the Ack, or why it failed. */
 static void ack_on_conn(struct conn *c, void *arg)
@@ -75,7 +66,7 @@ static void ack_on_conn(struct conn *c, void *arg)
     } else if (job->rc != TS_OK && job->rc != TS_ERR_DUPLICATE) {
         reply_error(c, job->msg_id, TS_REASON_SERVER_ERROR, "message could not be stored");
     } else {
-        format_time(job->stored_ms, when);
+        timefmt_iso8601(job->stored_ms, when);
         snprintf(body, sizeof(body), "{\"id\":%lld,\"time\":\"%s\"}",
                  (long long)job->stored_id, when);
         snprintf(ack.content_type, sizeof(ack.content_type), "application/json");

@@ -15,6 +15,7 @@
 #include <tcpseal/protocol.h>
 
 #include "service/names.h"
+#include "util/timefmt.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -95,16 +96,6 @@ struct rows_job {
     int rc;
 };
 
-static void format_time(uint64_t unix_ms, char out[32])
-{
-    time_t secs = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    size_t n;
-
-    gmtime_r(&secs, &tm);
-    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(unix_ms % 1000));
-}
 
 /* One stored message as clients see it in history. */
 json_t *rooms_row_json(const struct store_row *row)
@@ -119,7 +110,7 @@ json_t *rooms_row_json(const struct store_row *row)
         return NULL;
     sodium_bin2base64(b64, b64_len, row->envelope, row->envelope_len,
                       sodium_base64_VARIANT_ORIGINAL);
-    format_time(row->stored_ms, when);
+    timefmt_iso8601(row->stored_ms, when);
     item = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)row->id, "time", when,
                      "sender", row->sender, "envelope", b64);
     free(b64);

@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/error.h"
+#include "util/timefmt.h"
 
 #define LOG_LINE_MAX 2048
 
@@ -135,18 +137,6 @@ void ts_log_set_handler(ts_log_handler handler, void *arg)
     pthread_mutex_unlock(&sink_lock);
 }
 
-static size_t format_time(char *out, size_t cap)
-{
-    struct timespec ts;
-    struct tm tm;
-    size_t n;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(out + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
-    return n;
-}
 
 /* Peer-supplied text ends up in fields; a newline in it must not start a
  * forged line. */
@@ -186,16 +176,15 @@ static void emit(ts_log_level level, char *line, size_t len)
 
 void log_write(ts_log_level level, const char *event, const char *fmt, ...)
 {
-    char line[LOG_LINE_MAX + 1];
+    char line[LOG_LINE_MAX + 1], now[TIMEFMT_ISO_LEN];
     size_t n = 0;
     va_list ap;
     int rc;
 
     if (!log_enabled(level))
         return;
-    n += (size_t)snprintf(line, LOG_LINE_MAX, "time=");
-    n += format_time(line + n, LOG_LINE_MAX - n);
-    n += (size_t)snprintf(line + n, LOG_LINE_MAX - n, " level=%s event=%s",
+    timefmt_iso8601(clock_wall_ms(), now);
+    n += (size_t)snprintf(line, LOG_LINE_MAX, "time=%s level=%s event=%s", now,
                           level_names[level], event);
     if (fmt != NULL && fmt[0] != '\0' && n + 1 < LOG_LINE_MAX) {
         line[n++] = ' ';
