@@ -172,6 +172,17 @@ void conn_close(struct conn *c, uint16_t reason, const char *text)
         conn_shut_write(c);
 }
 
+/* The output queue reached max_output: the reader is cut off with a
+ * reason (which may still pass the limit) and logged once. */
+static void conn_cut_slow_consumer(struct conn *c)
+{
+    LOG_WARN("slow_consumer", "client=%llu peer=%s queued=%zu max_output=%zu",
+             (unsigned long long)c->id, c->peer,
+             evbuffer_get_length(bufferevent_get_output(c->bev)),
+             server_cfg(c->worker->srv)->max_output);
+    conn_close(c, TS_REASON_SLOW_CONSUMER, NULL);
+}
+
 /* A failed input step: count and log it once, then close. The channel
  * has already queued whatever the peer should hear. */
 static void conn_fail(struct conn *c, int rc, int state_before)
@@ -179,6 +190,12 @@ static void conn_fail(struct conn *c, int rc, int state_before)
     struct admission *adm = &c->worker->srv->admission;
     const char *detail = ts_error_detail(rc);
 
+    if (rc == TS_ERR_LIMIT && state_before == CONN_READY) {
+        /* An answer the channel owed (a PONG) found the queue full: the
+         * peer is not reading, which is no protocol error of its own. */
+        conn_cut_slow_consumer(c);
+        return;
+    }
     if (rc == TS_ERR_REJECTED) {
         /* Refused by admission; logged when it was decided. */
     } else if (state_before == CONN_HELLO) {
@@ -474,10 +491,7 @@ int conn_send(struct conn *c, const uint8_t *data, size_t len)
                          (unsigned long long)c->id);
     rc = channel_send(c->ch, data, len);
     if (rc == TS_ERR_LIMIT) {
-        LOG_WARN("slow_consumer", "client=%llu peer=%s queued=%zu",
-                 (unsigned long long)c->id, c->peer,
-                 evbuffer_get_length(bufferevent_get_output(c->bev)));
-        conn_close(c, TS_REASON_SLOW_CONSUMER, NULL);
+        conn_cut_slow_consumer(c);
         return rc;
     }
     if (rc != TS_OK) {
@@ -513,7 +527,7 @@ static void conn_tick_ready(struct conn *c, const ts_server_config *cfg, uint64_
     } else if (hb != 0 && now - c->last_input_ms >= hb && !c->ping_outstanding) {
         c->ping_outstanding = true;
         if (channel_send_ping(c->ch) == TS_ERR_LIMIT)
-            conn_close(c, TS_REASON_SLOW_CONSUMER, NULL);
+            conn_cut_slow_consumer(c);
     }
 }
 

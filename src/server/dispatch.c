@@ -13,6 +13,9 @@
 #include "util/error.h"
 #include "util/log.h"
 
+/* Room for the text of a rate refusal, numbers included. */
+#define RATE_DETAIL_MAX 128
+
 /* Refuse one message: log once with the peer, answer with an Error. */
 static void refuse(struct conn *c, uint64_t id, uint16_t reason, const char *detail)
 {
@@ -49,13 +52,25 @@ static bool sender_matches(const struct conn *c, const ts_envelope *env)
            strcmp(sender, c->session->user) == 0;
 }
 
-static bool within_rate(struct conn *c, const ts_server_config *cfg, size_t len)
+/* Take this record's share of the client's message and byte budgets;
+ * NULL when within both, else which limit it broke (the refusal says so,
+ * so a client can tell a count limit from a volume limit). */
+static const char *rate_refusal(struct conn *c, const ts_server_config *cfg, size_t len,
+                                char *detail, size_t cap)
 {
     uint64_t now = clock_mono_ms();
 
-    return ratelimit_take(&c->message_bucket, cfg->message_rate, cfg->message_burst, 1,
-                          now) &&
-           ratelimit_take(&c->byte_bucket, cfg->byte_rate, cfg->byte_burst, len, now);
+    if (!ratelimit_take(&c->message_bucket, cfg->message_rate, cfg->message_burst, 1, now)) {
+        snprintf(detail, cap, "message rate limit exceeded (rate %u/s, burst %u)",
+                 cfg->message_rate, cfg->message_burst);
+        return detail;
+    }
+    if (!ratelimit_take(&c->byte_bucket, cfg->byte_rate, cfg->byte_burst, len, now)) {
+        snprintf(detail, cap, "byte rate limit exceeded (rate %llu bytes/s, burst %llu bytes)",
+                 (unsigned long long)cfg->byte_rate, (unsigned long long)cfg->byte_burst);
+        return detail;
+    }
+    return NULL;
 }
 
 /* The checks of the message itself; 0 or the reason. */
@@ -132,9 +147,10 @@ static void route(struct conn *c, const ts_envelope *env, const uint8_t *raw, si
     }
 }
 
-/* Decoded, checked and routed; rate_ok false refuses it as over the rate
- * (after decoding, so the refusal names the message). */
-static void dispatch_decoded(struct conn *c, const uint8_t *data, size_t len, bool rate_ok)
+/* Decoded, checked and routed; a non-NULL rate_detail refuses it as over
+ * the rate (after decoding, so the refusal names the message). */
+static void dispatch_decoded(struct conn *c, const uint8_t *data, size_t len,
+                             const char *rate_detail)
 {
     const ts_server_config *cfg = server_cfg(c->worker->srv);
     const char *detail;
@@ -143,12 +159,14 @@ static void dispatch_decoded(struct conn *c, const uint8_t *data, size_t len, bo
     int rc;
 
     if ((rc = ts_envelope_decode(data, len, &env)) != TS_OK) {
-        refuse(c, 0, rate_ok ? TS_REASON_BAD_ENVELOPE : TS_REASON_MESSAGE_RATE,
-               rate_ok ? ts_error_detail(rc) : NULL);
+        if (rate_detail != NULL)
+            refuse(c, 0, TS_REASON_MESSAGE_RATE, rate_detail);
+        else
+            refuse(c, 0, TS_REASON_BAD_ENVELOPE, ts_error_detail(rc));
         return;
     }
-    if (!rate_ok) {
-        refuse(c, ts_envelope_id(env), TS_REASON_MESSAGE_RATE, NULL);
+    if (rate_detail != NULL) {
+        refuse(c, ts_envelope_id(env), TS_REASON_MESSAGE_RATE, rate_detail);
     } else if (!service_holds(c, data, len, ts_envelope_id(env))) {
         /* Held messages are checked when they are handled: who the sender
          * is may depend on the key lookup they wait for. */
@@ -163,14 +181,17 @@ static void dispatch_decoded(struct conn *c, const uint8_t *data, size_t len, bo
 
 void dispatch_envelope(struct conn *c, const uint8_t *data, size_t len)
 {
-    dispatch_decoded(c, data, len, true);
+    dispatch_decoded(c, data, len, NULL);
 }
 
 void dispatch_message(struct conn *c, const uint8_t *data, size_t len)
 {
+    char detail[RATE_DETAIL_MAX];
+
     /* Every record pays, well-formed or not: the limit is on what the
      * client makes the server do. */
-    dispatch_decoded(c, data, len, within_rate(c, server_cfg(c->worker->srv), len));
+    dispatch_decoded(c, data, len,
+                     rate_refusal(c, server_cfg(c->worker->srv), len, detail, sizeof(detail)));
 }
 
 void dispatch_oversize(struct conn *c, uint64_t size)

@@ -8,6 +8,7 @@
  */
 #include "server/server_internal.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,9 +25,17 @@
 #define SWEEP_INTERVAL_S 10
 #define DEFAULT_GRACE_MS 5000
 
+/* One worker per core this process may run on: the affinity mask (as
+ * nproc reads it, so a server confined to some cores by taskset or a
+ * container's cpuset does not start a worker per host core), else the
+ * cores online. */
 static unsigned default_workers(void)
 {
+    cpu_set_t allowed;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) > 0)
+        n = CPU_COUNT(&allowed);
 
     if (n < 1)
         return 1;

@@ -125,6 +125,14 @@ int ts_server_config_check(const ts_server_config *cfg)
         return error_set(TS_ERR_CONFIG,
                          "max_output (%zu) must exceed max_message (%zu) by at least %u bytes",
                          cfg->max_output, cfg->max_message, OUTPUT_HEADROOM);
+    /* A message larger than the byte bucket could never pass: it would be
+     * refused as over the rate forever, which misleads more than a clear
+     * error at start-up. */
+    if (cfg->byte_rate != 0 && cfg->byte_burst != 0 && cfg->byte_burst < cfg->max_message)
+        return error_set(TS_ERR_CONFIG,
+                         "byte_burst (%llu) must be at least max_message (%zu): a larger "
+                         "message could never pass the byte rate limit",
+                         (unsigned long long)cfg->byte_burst, cfg->max_message);
     if (cfg->handler != TS_HANDLER_ECHO && cfg->handler != TS_HANDLER_ACK)
         return error_set(TS_ERR_CONFIG, "unknown handler %d", (int)cfg->handler);
     if ((rc = check_timer("handshake_timeout", cfg->handshake_timeout_ms)) != TS_OK ||

@@ -72,7 +72,9 @@ static json_t *rejected_json(struct admission *a)
 
 static json_t *limits_json(const ts_server_config *cfg)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    /* The bursts are the effective ones ("0 = default" already resolved),
+     * so an operator sees what a client actually gets. */
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                      "max_clients", (json_int_t)cfg->max_clients,
                      "max_per_address", (json_int_t)cfg->max_per_address,
                      "connect_rate", (json_int_t)cfg->connect_rate,
@@ -81,7 +83,9 @@ static json_t *limits_json(const ts_server_config *cfg)
                      "heartbeat_ms", (json_int_t)cfg->heartbeat_ms,
                      "idle_timeout_ms", (json_int_t)cfg->idle_timeout_ms,
                      "message_rate", (json_int_t)cfg->message_rate,
+                     "message_burst", (json_int_t)cfg->message_burst,
                      "byte_rate", (json_int_t)cfg->byte_rate,
+                     "byte_burst", (json_int_t)cfg->byte_burst,
                      "max_output", (json_int_t)cfg->max_output);
 }
 

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* The detail belongs to one code so that a stale detail from an earlier
  * failure is never shown next to an unrelated error. */
@@ -62,11 +63,15 @@ const char *ts_error_detail(int err)
 
 int error_set(int code, const char *fmt, ...)
 {
+    char text[sizeof(detail_text)];
     va_list ap;
 
+    /* Formatted aside first: the arguments may be the current detail
+     * itself (error_set(rc, "...: %s", ts_error_detail(rc))). */
     va_start(ap, fmt);
-    vsnprintf(detail_text, sizeof(detail_text), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    memcpy(detail_text, text, sizeof(text));
     detail_code = code;
     return code;
 }

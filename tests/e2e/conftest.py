@@ -33,6 +33,11 @@ def wait_for(condition, timeout=DEADLINE, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def logged(srv, event):
+    """The log lines of a Server (or anything with output()) for one event."""
+    return [line for line in srv.output().splitlines() if f" event={event} " in line]
+
+
 def program(name):
     path = BIN / name
     if not path.exists():
@@ -73,9 +78,11 @@ class Server:
             return None
         return json.loads(result.stdout)
 
-    def ctl(self, *args, timeout=DEADLINE):
+    def ctl(self, *args, timeout=DEADLINE, env=None):
+        """Run a tcp_server command against this server's state directory;
+        env adds variables (TCPSEAL_PASSWORD for useradd, for instance)."""
         return subprocess.run([program("tcp_server"), *args], capture_output=True, text=True,
-                              env=self.env, timeout=timeout)
+                              env=dict(self.env, **(env or {})), timeout=timeout)
 
     def status_json(self):
         result = self.ctl("status", "--json")
@@ -183,8 +190,12 @@ class Peer:
     def __init__(self, mode, port, *args):
         if not PEER.exists():
             pytest.fail(f"{PEER} is missing: build first (make build)")
+        # Only the control mode reads commands; the others keep the
+        # inherited stdin they never touch.
+        stdin = subprocess.PIPE if mode == "control" else None
         self.proc = subprocess.Popen([str(PEER), mode, "127.0.0.1", str(port), *map(str, args)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
         self.lines = queue.Queue()
         self.seen = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -210,6 +221,11 @@ class Peer:
                 return line
             if line is None or time.monotonic() > end:
                 pytest.fail(f"expected a line starting with {prefix!r}; saw {self.seen}")
+
+    def tell(self, command):
+        """Give a control-mode peer one command line (see peer.c)."""
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
 
     def kill(self):
         if self.proc.poll() is None:

@@ -4,7 +4,7 @@ go on being served."""
 import socket
 import struct
 
-from conftest import wait_for
+from conftest import logged, wait_for
 
 
 def hello_bytes():
@@ -28,6 +28,33 @@ def read_server_hello(sock):
             break
         body += chunk
     return head, body
+
+
+def hello_answer(sock):
+    """(type, reason) of the server's answer to our hello: type 2 accepts
+    (reason 0), type 3 rejects with the reason code."""
+    head, body = read_server_hello(sock)
+    reason = struct.unpack(">H", body[:2])[0] if head[5] == 3 else 0
+    return head[5], reason
+
+
+def logged_once_with_peer(srv, event):
+    """Wait for the event's log line, then check it was logged once and
+    names the peer address; returns the line."""
+    lines = wait_for(lambda: logged(srv, event), what=f"event={event} in the log")
+    assert len(lines) == 1, lines
+    assert " peer=127.0.0.1:" in lines[0], lines[0]
+    return lines[0]
+
+
+def kernel_buffering():
+    """The most the kernel may hold between the peers of one loopback
+    connection, both ways: the TCP receive and send buffer maxima."""
+    most = 0
+    for name in ("tcp_rmem", "tcp_wmem"):
+        with open(f"/proc/sys/net/ipv4/{name}") as sysctl:
+            most += int(sysctl.read().split()[2])
+    return most
 
 
 def test_max_clients_rejected_in_hello(start_server, peers, make_client):
@@ -57,6 +84,13 @@ def test_connections_per_address_cap(start_server, peers):
     second = peers("hold", srv.port)
     assert second.expect("rejected") == "rejected 6 too many connections from this address"
     assert srv.status_json()["rejected"]["too_many_from_address"] == 1
+    logged_once_with_peer(srv, "connection_refused")
+    # The admitted connection is untouched, and another address is served.
+    srv.wait_ready(1)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10,
+                                  source_address=("127.0.0.2", 0)) as other:
+        other.sendall(hello_bytes())
+        assert hello_answer(other) == (2, 0)
     first.kill()
     wait_for(lambda: srv.status_json()["connections"]["current"] == 0,
              what="the first connection to be released")
@@ -101,6 +135,7 @@ def test_garbage_instead_of_hello(server, client):
         assert s.recv(100) == b""
     wait_for(lambda: server.status_json()["rejected"]["bad_hello"] == 1,
              what="the bad hello to be counted")
+    assert "reason=bad_hello" in logged_once_with_peer(server, "hello_rejected")
     assert client.run("send", "after garbage").returncode == 0
 
 
@@ -116,7 +151,7 @@ def test_stalled_handshake_cut_at_timeout_others_served(start_server, make_clien
     stalled.close()
     wait_for(lambda: srv.status_json()["handshakes"]["failed"] >= 1,
              what="the failed handshake to be counted")
-    assert "event=handshake_timeout" in srv.output()
+    assert "state=handshake" in logged_once_with_peer(srv, "handshake_timeout")
 
 
 def test_stall_before_hello_gets_timeout_reason(start_server):
@@ -142,7 +177,7 @@ def test_kill_of_one_client_does_not_disturb_others(server, peers, client):
     assert server.connections()[0]["state"] == "ready"
 
 
-def test_message_rate_limit(start_server, peers):
+def test_message_rate_limit(start_server, peers, make_client):
     srv = start_server("--message-rate", "1", "--message-burst", "1", "--max-message",
                        "64KiB", "--max-output", "1MiB")
     peer = peers("oversize", srv.port, 10)
@@ -150,7 +185,12 @@ def test_message_rate_limit(start_server, peers):
     # The 10-byte record uses the one token (and is refused as not an
     # envelope); the request right after finds the bucket empty.
     assert peer.expect("message Error").startswith("message Error 100")
-    assert peer.expect("message Error").startswith("message Error 105")
+    refusal = peer.expect("message Error")
+    assert refusal.startswith("message Error 105")
+    assert "message rate limit exceeded (rate 1/s, burst 1)" in refusal
+    # Other clients have budgets of their own; the limited one stays.
+    assert make_client(srv).run("send", "unlimited").stdout == "unlimited\n"
+    assert any(c["state"] == "ready" and c["messages_in"] == 2 for c in srv.connections())
 
 
 def test_rate_limit_refusal_names_the_message(start_server, peers):
@@ -163,3 +203,135 @@ def test_rate_limit_refusal_names_the_message(start_server, peers):
     # tell which one to send again); the peer's request id is nonzero.
     refusal = peer.expect("message Error 105")
     assert int(refusal.split()[3]) != 0
+
+
+def test_byte_rate_limit(start_server, peers, make_client):
+    # 64 KiB at once, then 2 KiB a second: three 20000-byte requests fit,
+    # the fourth does not, and refilling 15 KB would take seconds.
+    srv = start_server("--byte-rate", "2KiB", "--byte-burst", "64KiB", "--max-message",
+                       "64KiB", "--max-output", "1MiB")
+    assert srv.status_json()["limits"]["byte_burst"] == 65536
+    peer = peers("control", srv.port)
+    peer.expect("established")
+    peer.tell("request 20000 4")
+    ids = [int(i) for i in peer.expect("sent").split()[1:]]
+    # Answers are matched by correlation id: a refusal can overtake the
+    # answers of requests still waiting for the sender's key lookup.
+    answers = {}
+    for _ in ids:
+        kind, code, corr, payload = peer.expect("message ").split(" ", 4)[1:]
+        answers[int(corr)] = (kind, int(code), payload)
+    for request_id in ids[:3]:
+        assert answers[request_id][:2] == ("Response", 0)
+        assert answers[request_id][2].startswith("still here")
+    assert answers[ids[3]][:2] == ("Error", 105)
+    assert "byte rate limit exceeded (rate 2048 bytes/s, burst 65536 bytes)" in answers[ids[3]][2]
+    line = logged_once_with_peer(srv, "message_refused")
+    assert "reason=message_rate" in line and f"id={ids[3]}" in line
+    # The connection lives: a small request fits what is left.
+    peer.tell("request 100")
+    small = int(peer.expect("sent").split()[1])
+    assert peer.expect("message ").startswith(f"message Response 0 {small} still here")
+    # Another client is served meanwhile.
+    assert make_client(srv).run("send", "not limited").stdout == "not limited\n"
+
+
+def test_slow_reader_cut_off_with_reason(start_server, peers, make_client):
+    max_output = 128 * 1024
+    srv = start_server("--max-message", "64KiB", "--max-output", "128KiB")
+    bystander = peers("hold", srv.port)
+    bystander.expect("established")
+    # The reader sends more requests than the kernel can hold in both
+    # directions plus max_output, reading nothing: by the time it is done
+    # the server must have queued max_output of answers and cut it off.
+    total = kernel_buffering() + 4 * max_output
+    reader = peers("flood", srv.port, total, 32000)
+    reader.expect("established")
+    reader.expect("flooded")
+    # Once it reads, it finds the answers that were queued, then the reason.
+    assert reader.expect("closed") == "closed 22 not reading fast enough; output queue full"
+    assert int(reader.expect("responses").split()[1]) > 0
+    reader.expect("eof")
+    line = logged_once_with_peer(srv, "slow_consumer")
+    queued = int(line.split(" queued=")[1].split()[0])
+    assert 0 < queued <= max_output, line
+    # Others are served, and the slow reader is gone.
+    wait_for(lambda: srv.status_json()["connections"]["current"] == 1,
+             what="the slow reader to be gone")
+    assert srv.connections()[0]["state"] == "ready"
+    assert make_client(srv).run("send", "after the flood").stdout == "after the flood\n"
+
+
+def test_unanswered_heartbeats_close_with_reason(start_server, peers):
+    srv = start_server("--heartbeat", "300ms", "--idle-timeout", "0")
+    live = peers("hold", srv.port)
+    live.expect("established")
+    deaf = peers("deaf", srv.port)
+    deaf.expect("established")
+    assert deaf.expect("closed") == "closed 20 no answer to heartbeat"
+    logged_once_with_peer(srv, "heartbeat_timeout")
+    # The peer that answers its pings stays.
+    wait_for(lambda: srv.status_json()["connections"]["current"] == 1,
+             what="the deaf peer to be gone")
+    assert srv.connections()[0]["state"] == "ready"
+
+
+def test_connect_rate_limited_in_hello(start_server):
+    srv = start_server("--connect-rate", "1")
+    # One new connection a second from an address: of three opened at once
+    # the first is admitted and the others refused in the hello.
+    socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(3)]
+    try:
+        for s in socks:
+            s.sendall(hello_bytes())
+        answers = [hello_answer(s) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+    assert answers[0] == (2, 0)
+    assert (3, 4) in answers[1:]  # rate_limited
+    assert srv.status_json()["rejected"]["rate_limited"] >= 1
+    assert "reason=rate_limited" in logged(srv, "connection_refused")[0]
+    # Another address has a budget of its own.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10,
+                                  source_address=("127.0.0.2", 0)) as other:
+        other.sendall(hello_bytes())
+        assert hello_answer(other) == (2, 0)
+
+    # The address is admitted again once its budget refills.
+    def admitted():
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(hello_bytes())
+            return hello_answer(s)[0] == 2
+    wait_for(admitted, interval=0.2, what="the connection budget to refill")
+
+
+def test_tampered_frame_closes_with_reason_others_served(server, peers, client):
+    bystander = peers("hold", server.port)
+    bystander.expect("established")
+    tamperer = peers("tamper", server.port)
+    tamperer.expect("established")
+    assert tamperer.expect("closed") == "closed 18 a frame failed authentication"
+    tamperer.expect("eof")
+    line = logged_once_with_peer(server, "protocol_error")
+    assert "failed authentication" in line
+    assert client.run("send", "unharmed").stdout == "unharmed\n"
+    wait_for(lambda: server.status_json()["connections"]["current"] == 1,
+             what="the tampering peer to be gone")
+    assert server.connections()[0]["state"] == "ready"
+
+
+def test_bad_handshake_closed_and_counted_others_served(server, peers, client):
+    bystander = peers("hold", server.port)
+    bystander.expect("established")
+    # The peer believes it is done; the server cannot authenticate message
+    # 3 and hangs up (no keys yet to send a reason with).
+    spoiled = peers("badhandshake", server.port)
+    spoiled.expect("established")
+    spoiled.expect("eof")
+    assert all(not line.startswith("message") for line in spoiled.seen)
+    wait_for(lambda: server.status_json()["handshakes"]["failed"] == 1,
+             what="the failed handshake to be counted")
+    logged_once_with_peer(server, "handshake_failed")
+    assert client.run("send", "unharmed").stdout == "unharmed\n"
+    assert server.status_json()["handshakes"]["ok"] == 2

@@ -1,6 +1,7 @@
 """The one-shot tcp_client against the real server."""
 
 import json
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
@@ -120,3 +121,19 @@ def test_sign_responses_always(start_server, make_client):
     client = make_client(srv)
     env = json.loads(client.run("send", "--json", "unsigned request").stdout)
     assert env["verified"] is True
+
+
+def test_error_response_exit_code(start_server, make_client):
+    srv = start_server("--max-message", "1KiB")
+    client = make_client(srv)
+    refused = client.run("send", "x" * 2000)
+    assert refused.returncode == 7
+    assert refused.stdout == ""
+    # The last line of stderr is the one-line reason, with the server's code.
+    assert re.fullmatch(r"tcp_client: server refused the request: message of \d+ bytes "
+                        r"exceeds the limit of 1024 \(too_large\)", refused.stderr.splitlines()[-1])
+    as_json = json.loads(client.run("send", "--json", "x" * 2000).stdout)
+    assert as_json["type"] == "Error"
+    assert json.loads(as_json["payload"])["code"] == 104
+    # The refusal harmed nothing: the same client is served next time.
+    assert client.run("send", "small enough").stdout == "small enough\n"

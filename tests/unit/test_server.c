@@ -155,6 +155,122 @@ static void test_oversize_message_refused(void **state)
     stop_server(&f);
 }
 
+/* The "message" text of an Error envelope (caller frees). */
+static char *error_text(const ts_envelope *env)
+{
+    size_t len;
+    const uint8_t *p = ts_envelope_payload(env, &len);
+    json_t *obj = json_loadb((const char *)p, len, 0, NULL);
+    char *text;
+
+    assert_non_null(obj);
+    text = strdup(json_string_value(json_object_get(obj, "message")));
+    assert_non_null(text);
+    json_decref(obj);
+    return text;
+}
+
+/* A request of `size` bytes of payload (the first bytes say which). */
+static ts_envelope *make_sized_request(struct client *c, size_t size, char fill)
+{
+    char *text = malloc(size + 1);
+    ts_envelope *env;
+
+    assert_non_null(text);
+    memset(text, fill, size);
+    text[size] = '\0';
+    env = make_request(c, text);
+    free(text);
+    return env;
+}
+
+/* 100 bytes per second after a 4 KiB burst: refills are negligible during
+ * the test, so what passes is decided by the burst alone. */
+static void byte_limited(ts_server_config *cfg)
+{
+    small_messages(cfg);
+    cfg->byte_rate = 100;
+    cfg->byte_burst = 4096;
+}
+
+static void test_byte_rate_refused_connection_lives(void **state)
+{
+    struct fixture f;
+    struct client c, other;
+    ts_envelope *ans;
+    char *text;
+    uint64_t refused_id;
+
+    start_server(&f, byte_limited);
+    client_connect(&c, f.port);
+    client_connect(&other, f.port);
+
+    /* 3000 bytes fit the 4096-byte bucket... */
+    send_sealed(&c, make_sized_request(&c, 3000, 'a'), NULL);
+    ans = client_take(&c);
+    assert_int_equal(ts_envelope_type(ans), TS_MSG_RESPONSE);
+    ts_envelope_free(ans);
+
+    /* ...the next 3000 do not: an Error naming the request and the limit. */
+    refused_id = c.next_id;
+    send_sealed(&c, make_sized_request(&c, 3000, 'b'), NULL);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_MESSAGE_RATE);
+    assert_int_equal(ts_envelope_correlation_id(ans), refused_id);
+    text = error_text(ans);
+    assert_string_equal(text, "byte rate limit exceeded (rate 100 bytes/s, burst 4096 bytes)");
+    free(text);
+    ts_envelope_free(ans);
+
+    /* The connection lives: what is left of the bucket still serves a
+     * small request. */
+    expect_echo(&c, &f, false);
+    /* Another client has a bucket of its own. */
+    send_sealed(&other, make_sized_request(&other, 3000, 'c'), NULL);
+    ans = client_take(&other);
+    assert_int_equal(ts_envelope_type(ans), TS_MSG_RESPONSE);
+    ts_envelope_free(ans);
+    assert_int_equal(c.closed_reason, 0);
+    client_free(&c);
+    client_free(&other);
+    stop_server(&f);
+}
+
+/* Two messages at once, then one per minute. */
+static void message_limited(ts_server_config *cfg)
+{
+    cfg->message_rate = 1;
+    cfg->message_burst = 2;
+}
+
+static void test_message_rate_names_the_limit(void **state)
+{
+    struct fixture f;
+    struct client c, other;
+    ts_envelope *ans;
+    char *text;
+
+    start_server(&f, message_limited);
+    client_connect(&c, f.port);
+    client_connect(&other, f.port);
+    expect_echo(&c, &f, false);
+    expect_echo(&c, &f, false);
+    send_sealed(&c, make_request(&c, "one too many"), NULL);
+    ans = client_take(&c);
+    assert_int_equal(error_code(ans), TS_REASON_MESSAGE_RATE);
+    assert_int_equal(ts_envelope_correlation_id(ans), c.next_id - 1);
+    text = error_text(ans);
+    assert_string_equal(text, "message rate limit exceeded (rate 1/s, burst 2)");
+    free(text);
+    ts_envelope_free(ans);
+    /* The refusal costs the other client nothing. */
+    expect_echo(&other, &f, false);
+    assert_int_equal(c.closed_reason, 0);
+    client_free(&c);
+    client_free(&other);
+    stop_server(&f);
+}
+
 static void one_client(ts_server_config *cfg)
 {
     cfg->max_clients = 1;
@@ -351,6 +467,87 @@ static void test_port_in_use_is_reported(void **state)
     stop_server(&f);
 }
 
+/* ts_server_reconfigure: new limits apply to the running server; a bad
+ * configuration is refused whole and the old one stays. */
+static void test_reconfigure_applies_limits(void **state)
+{
+    struct fixture f;
+    struct client a, b, c;
+    ts_server_config cfg;
+
+    start_server(&f, one_client);
+    client_connect(&a, f.port);
+    client_open(&b, f.port);
+    assert_true(client_wait(&b, is_closed));
+    assert_int_equal(b.closed_reason, TS_REASON_SERVER_FULL);
+
+    ts_server_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.workers = 2;
+    cfg.max_clients = 2;
+    cfg.max_output = cfg.max_message; /* refused: leaves no room for a reply */
+    assert_int_equal(ts_server_reconfigure(f.srv, &cfg), TS_ERR_CONFIG);
+    assert_int_equal(status_number(f.srv, "limits", "max_clients"), 1);
+
+    cfg.max_output = 8u * 1024u * 1024u;
+    assert_int_equal(ts_server_reconfigure(f.srv, &cfg), TS_OK);
+    assert_int_equal(status_number(f.srv, "limits", "max_clients"), 2);
+    client_connect(&c, f.port);
+    expect_echo(&c, &f, false);
+    /* The connection admitted before the change is untouched by it. */
+    expect_echo(&a, &f, false);
+    client_free(&a);
+    client_free(&b);
+    client_free(&c);
+    stop_server(&f);
+}
+
+struct runner {
+    ts_server *srv;
+    int rc;
+};
+
+static void *run_blocking(void *arg)
+{
+    struct runner *r = arg;
+    r->rc = ts_server_run(r->srv);
+    return NULL;
+}
+
+/* ts_server_run serves on the caller's thread until shut down. */
+static void test_run_blocks_until_shutdown(void **state)
+{
+    ts_server_config cfg;
+    struct runner r = {.rc = -1};
+    struct fixture f;
+    struct client c;
+    pthread_t thread;
+
+    ts_server_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.workers = 1;
+    assert_int_equal(ts_identity_generate(&f.id), TS_OK);
+    assert_int_equal(ts_server_new(&f.srv, &cfg, f.id), TS_OK);
+    /* Bound first, so the port is known before the loop runs. */
+    assert_int_equal(ts_server_bind(f.srv), TS_OK);
+    f.port = ts_server_port(f.srv);
+    assert_true(f.port != 0);
+    r.srv = f.srv;
+    assert_int_equal(pthread_create(&thread, NULL, run_blocking, &r), 0);
+    client_connect(&c, f.port);
+    expect_echo(&c, &f, true);
+    assert_int_equal(ts_server_shutdown(f.srv, 1000), TS_OK);
+    assert_true(client_wait(&c, is_closed));
+    assert_int_equal(c.closed_reason, TS_REASON_SERVER_SHUTDOWN);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(r.rc, TS_OK);
+    ts_server_free(f.srv);
+    ts_identity_free(f.id);
+    client_free(&c);
+}
+
 static void test_config_check(void **state)
 {
     ts_server_config cfg;
@@ -365,6 +562,16 @@ static void test_config_check(void **state)
     ts_server_config_init(&cfg);
     cfg.heartbeat_ms = 5;
     assert_int_equal(ts_server_config_check(&cfg), TS_ERR_CONFIG);
+    /* A byte bucket smaller than the largest message would refuse it
+     * forever; "0" (the default bucket) is always large enough. */
+    ts_server_config_init(&cfg);
+    cfg.byte_rate = 1000;
+    cfg.byte_burst = cfg.max_message - 1;
+    assert_int_equal(ts_server_config_check(&cfg), TS_ERR_CONFIG);
+    cfg.byte_burst = cfg.max_message;
+    assert_int_equal(ts_server_config_check(&cfg), TS_OK);
+    cfg.byte_burst = 0;
+    assert_int_equal(ts_server_config_check(&cfg), TS_OK);
 }
 
 int main(void)
@@ -373,7 +580,11 @@ int main(void)
         cmocka_unit_test(test_echo_plain_and_signed),
         cmocka_unit_test(test_client_mistakes_get_errors_and_connection_lives),
         cmocka_unit_test(test_oversize_message_refused),
+        cmocka_unit_test(test_byte_rate_refused_connection_lives),
+        cmocka_unit_test(test_message_rate_names_the_limit),
         cmocka_unit_test(test_max_clients_rejected_in_hello),
+        cmocka_unit_test(test_reconfigure_applies_limits),
+        cmocka_unit_test(test_run_blocks_until_shutdown),
         cmocka_unit_test(test_kick_notice_and_listing),
         cmocka_unit_test(test_shutdown_closes_clients_with_reason),
         cmocka_unit_test(test_reply_from_another_thread),

@@ -330,9 +330,15 @@ static void test_library_check(void **state)
     struct fixture *f = *state;
     const char *args[] = {"--max-message", "4MiB", "--max-output", "4MiB", NULL};
     const char *logs[] = {"--syslog", "--log-file", "x.log", NULL};
+    const char *burst[] = {"--byte-rate", "1KiB", "--byte-burst", "4KiB", "--max-message",
+                           "64KiB", NULL};
 
     assert_int_equal(load(f, args), -1);
     assert_non_null(strstr(f->err, "invalid configuration: max_output"));
+    assert_int_equal(load(f, burst), -1);
+    assert_string_equal(f->err, "invalid configuration: byte_burst (4096) must be at least "
+                                "max_message (65536): a larger message could never pass the "
+                                "byte rate limit");
     assert_int_equal(load(f, logs), -1);
     assert_string_equal(f->err,
                         "invalid configuration: log_file and syslog cannot both be set");
