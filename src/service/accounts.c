@@ -98,19 +98,16 @@ static struct account_job *job_begin(struct conn *c, uint64_t id, enum account_o
 
 void accounts_logged_in(struct conn *c, int64_t user_id, const char *user)
 {
-    struct service *svc = service_of(c);
     struct session *s = c->session;
 
+    /* A device online as another user is that user's no more. */
+    if (s->online && strcmp(s->user, user) != 0)
+        rooms_go_offline(c);
     s->auth = SESSION_USER;
     s->user_id = user_id;
     snprintf(s->user, sizeof(s->user), "%s", user);
-    svc->bus->ops->online(svc->bus, user, service_member(c));
     LOG_INFO("logged_in", "client=%llu peer=%s user=%s", (unsigned long long)c->id, c->peer,
              user);
-    if (svc->bus->ops->user_devices(svc->bus, user) == 1)
-        service_broadcast(svc, NULL, json_pack("{s:s, s:s}", "event", "online", "user", user),
-                          service_member(c));
-    chat_deliver_offline(c);
 }
 
 static void end_key_login(struct conn *c, struct account_job *job)
@@ -185,8 +182,6 @@ static void on_written(void *ctx, int rc, const struct store_row *row)
      * deleted) still logs out. */
     if (rc == TS_OK || (rc == TS_ERR_NOT_FOUND && job->op == OP_LOGOUT))
         job_end(job);
-    else if (rc == TS_ERR_EXISTS && job->op == OP_REGISTER)
-        job_fail(job, TS_REASON_ALREADY_EXISTS, "that user name is taken");
     else if (rc == TS_ERR_EXISTS)
         job_fail(job, TS_REASON_NOT_ALLOWED,
                  "this device's key belongs to another account; log out there first");
@@ -296,6 +291,23 @@ static void register_hash(void *arg, bool discarded)
                                                  register_written, job));
 }
 
+/* Creation failed with TS_ERR_EXISTS: either the name is taken or this
+ * key is bound to another account (one that could not log the device in:
+ * locked, say); the store gives both the same code, the key's owner tells
+ * them apart. */
+static void register_conflict(void *ctx, int rc, const struct store_user *user)
+{
+    struct account_job *job = ctx;
+
+    (void)user;
+    if (rc == TS_OK)
+        job_fail(job, TS_REASON_NOT_ALLOWED,
+                 "this device's key is bound to another account; log out there first "
+                 "or register from another device");
+    else
+        job_fail(job, TS_REASON_ALREADY_EXISTS, "that user name is taken");
+}
+
 static void register_created(void *ctx, int rc, const struct store_user *user)
 {
     struct account_job *job = ctx;
@@ -310,6 +322,12 @@ static void register_written(void *ctx, int rc, const struct store_row *row)
 {
     struct account_job *job = ctx;
 
+    if (rc == TS_ERR_EXISTS) {
+        if (job->svc->store->ops->user_by_key(job->svc->store, job->key, register_conflict,
+                                              job) != TS_OK)
+            job_fail(job, TS_REASON_ALREADY_EXISTS, "that user name is taken");
+        return;
+    }
     if (rc != TS_OK) {
         on_written(ctx, rc, row);
         return;
@@ -510,10 +528,10 @@ void accounts_whoami(struct conn *c, uint64_t id, json_t *args)
 
     for (unsigned i = 0; rooms != NULL && i < s->n_rooms; i++)
         json_array_append_new(rooms, json_string(s->rooms[i].name));
-    service_ok(c, id, json_pack("{s:o, s:s, s:b, s:o}", "user",
+    service_ok(c, id, json_pack("{s:o, s:s, s:b, s:o, s:b}", "user",
                                 s->auth == SESSION_USER ? json_string(s->user) : json_null(),
                                 "fingerprint", c->fingerprint, "anonymous",
-                                s->auth != SESSION_USER, "rooms", rooms));
+                                s->auth != SESSION_USER, "rooms", rooms, "online", s->online));
 }
 
 static void passwd_check(void *arg, bool discarded)

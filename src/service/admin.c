@@ -104,6 +104,10 @@ static void admin_written(void *ctx, int rc, const struct store_row *row)
         kick_user(job->svc, job->user, "account deleted by an operator");
     if (job->op == ADMIN_LOCK)
         kick_user(job->svc, job->user, "account locked by an operator");
+    /* An operator who unlocks an account means it to be usable now, also
+     * when failed logins had locked its name out. */
+    if (job->op == ADMIN_UNLOCK)
+        login_guard_forgive(&job->svc->guard, job->user);
     finish(job, json_pack("{s:b}", "ok", 1));
 }
 

@@ -94,7 +94,12 @@ static void chat_stored(void *ctx, int rc, const struct store_row *row)
         b->ops->publish_room(b, job->room, job->msg, job->sender);
     else if (rc == TS_OK)
         b->ops->publish_user(b, job->recipient, job->msg, job->sender, &delivered);
-    else if (rc != TS_ERR_DUPLICATE)
+    else if (rc == TS_ERR_DUPLICATE)
+        /* A resend after a lost connection: stored once, answered with
+         * the original Ack, delivered to nobody again. */
+        LOG_INFO("chat_repeated", "user=%s seq=%llu stored_id=%lld", job->user,
+                 (unsigned long long)job->msg_id, (long long)job->stored_id);
+    else
         LOG_ERROR("chat_store_failed", "user=%s detail=\"%s\"", job->user, ts_error_detail(rc));
     server_run_on_client(job->svc->srv, job->sender.client, ack_on_conn, job);
 }

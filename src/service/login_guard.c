@@ -110,3 +110,15 @@ void login_guard_success(struct login_guard *g, const char *address, const char 
         memset(e, 0, sizeof(*e));
     pthread_mutex_unlock(&g->lock);
 }
+
+void login_guard_forgive(struct login_guard *g, const char *name)
+{
+    char ip_key[80], user_key[80];
+    struct guard_entry *e;
+
+    keys("", name, ip_key, user_key);
+    pthread_mutex_lock(&g->lock);
+    if ((e = entry(g, user_key, false, 0)) != NULL)
+        memset(e, 0, sizeof(*e));
+    pthread_mutex_unlock(&g->lock);
+}

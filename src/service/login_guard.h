@@ -51,4 +51,8 @@ void login_guard_failure(struct login_guard *g, const char *address, const char 
                          uint64_t now_ms);
 void login_guard_success(struct login_guard *g, const char *address, const char *name);
 
+/* Lift the failed-login lockout of account name (an operator's unlock);
+ * address backoffs stay. */
+void login_guard_forgive(struct login_guard *g, const char *name);
+
 #endif /* TS_SERVICE_LOGIN_GUARD_H */

@@ -238,21 +238,55 @@ void rooms_leave(struct conn *c, uint64_t id, json_t *args)
     service_ok(c, id, json_pack("{s:s}", "room", room));
 }
 
-void rooms_leave_all(struct conn *c)
+void rooms_go_offline(struct conn *c)
 {
     struct service *svc = service_of(c);
+    struct session *s = c->session;
+
+    if (!s->online)
+        return;
+    s->online = false;
+    svc->bus->ops->offline(svc->bus, service_member(c));
+    if (svc->bus->ops->user_devices(svc->bus, s->user) == 0)
+        service_broadcast(svc, NULL, json_pack("{s:s, s:s}", "event", "offline", "user", s->user),
+                          service_member(c));
+}
+
+void rooms_leave_all(struct conn *c)
+{
     struct session *s = c->session;
 
     while (s->n_rooms > 0)
         leave_room(c, (int)s->n_rooms - 1);
     free(s->rooms);
     s->rooms = NULL;
-    if (s->auth != SESSION_USER)
-        return;
-    svc->bus->ops->offline(svc->bus, service_member(c));
-    if (svc->bus->ops->user_devices(svc->bus, s->user) == 0)
-        service_broadcast(svc, NULL, json_pack("{s:s, s:s}", "event", "offline", "user", s->user),
-                          service_member(c));
+    rooms_go_offline(c);
+}
+
+/* A device that receives: direct messages reach it (and those that
+ * waited for the user are delivered now), and it counts as online in
+ * `users` and presence events. Connections that only run a command and
+ * leave never say so, and never take a waiting message away. */
+void rooms_online(struct conn *c, uint64_t id, json_t *args)
+{
+    struct service *svc = service_of(c);
+    struct session *s = c->session;
+
+    if (!s->online) {
+        if (svc->bus->ops->online(svc->bus, s->user, service_member(c)) != TS_OK) {
+            service_fail(c, id, TS_REASON_SERVER_ERROR, "out of memory");
+            return;
+        }
+        s->online = true;
+        if (svc->bus->ops->user_devices(svc->bus, s->user) == 1)
+            service_broadcast(svc, NULL,
+                              json_pack("{s:s, s:s}", "event", "online", "user", s->user),
+                              service_member(c));
+        LOG_INFO("online", "client=%llu user=%s", (unsigned long long)c->id, s->user);
+    }
+    service_ok(c, id, json_pack("{s:s}", "user", s->user));
+    /* After the answer, so the device knows it is online when they come. */
+    chat_deliver_offline(c);
 }
 
 void rooms_users(struct conn *c, uint64_t id, json_t *args)

@@ -51,6 +51,11 @@ int service_open(ts_server *srv, struct service **out)
         return TS_ERR_NOMEM;
     svc->srv = srv;
     if ((rc = service_open_parts(srv, svc)) != TS_OK) {
+        /* Logged here, on the thread that holds the detail (a damaged
+         * store names its row and points at verify-db): the caller may
+         * be on another thread and see only the code. */
+        LOG_ERROR("store_open_failed", "path=\"%s\" detail=\"%s\"",
+                  server_cfg(srv)->store_path, ts_error_detail(rc));
         service_close(svc);
         return rc;
     }
@@ -235,19 +240,37 @@ void service_release_waiting(struct conn *c)
     }
 }
 
+/* Who may run a command (docs/protocol.md section 10.1, "needs login"). */
+enum command_access {
+    CMD_ANYONE,     /* also an unbound key on a server without allow_anonymous */
+    CMD_ADMITTED,   /* an unbound key only where allow_anonymous is on */
+    CMD_USER,       /* a logged-in device */
+};
+
 struct command {
     const char *name;
-    bool needs_user;
+    enum command_access access;
     void (*run)(struct conn *c, uint64_t id, json_t *args);
 };
 
+/* Without allow_anonymous an unbound key may only log in (docs/chat.md):
+ * whoami tells it that it is not logged in, and users and whois, which
+ * name the people online and their keys, are for admitted clients. */
 static const struct command commands[] = {
-    {"register", false, accounts_register}, {"login", false, accounts_login},
-    {"logout", true, accounts_logout},      {"whoami", false, accounts_whoami},
-    {"passwd", true, accounts_passwd},      {"join", true, rooms_join},
-    {"leave", true, rooms_leave},           {"users", false, rooms_users},
-    {"history", true, rooms_history},       {"whois", false, rooms_whois},
+    {"register", CMD_ANYONE, accounts_register}, {"login", CMD_ANYONE, accounts_login},
+    {"logout", CMD_USER, accounts_logout},       {"whoami", CMD_ANYONE, accounts_whoami},
+    {"passwd", CMD_USER, accounts_passwd},       {"join", CMD_USER, rooms_join},
+    {"leave", CMD_USER, rooms_leave},            {"users", CMD_ADMITTED, rooms_users},
+    {"history", CMD_USER, rooms_history},        {"whois", CMD_ADMITTED, rooms_whois},
+    {"online", CMD_USER, rooms_online},
 };
+
+static bool command_allowed(const struct conn *c, const struct command *cmd)
+{
+    if (cmd->access == CMD_ANYONE || c->session->auth == SESSION_USER)
+        return true;
+    return cmd->access == CMD_ADMITTED && server_cfg(c->worker->srv)->allow_anonymous;
+}
 
 static void command_message(struct conn *c, const ts_envelope *env)
 {
@@ -266,8 +289,11 @@ static void command_message(struct conn *c, const ts_envelope *env)
         service_fail(c, id, TS_REASON_INVALID_ARGUMENT, "a command is a JSON object");
     else if (cmd == NULL)
         service_fail(c, id, TS_REASON_INVALID_ARGUMENT, "unknown command");
-    else if (cmd->needs_user && c->session->auth != SESSION_USER)
-        service_fail(c, id, TS_REASON_LOGIN_REQUIRED, "log in first");
+    else if (!command_allowed(c, cmd))
+        service_fail(c, id, TS_REASON_LOGIN_REQUIRED,
+                     cmd->access == CMD_USER ? "log in first"
+                                             : "this server answers logged-in users only; "
+                                               "log in first");
     else
         cmd->run(c, id, args);
     json_decref(args);

@@ -51,6 +51,7 @@ struct session {
     struct session_room *rooms;       /* allocated on the first join */
     unsigned n_rooms;
     bool busy;                        /* an account operation is in flight */
+    bool online;                      /* receives direct messages (`online`) */
     struct session_waiting *waiting;  /* messages received while PENDING */
     unsigned n_waiting;
 };

@@ -77,16 +77,19 @@ void rooms_leave(struct conn *c, uint64_t id, json_t *args);
 void rooms_users(struct conn *c, uint64_t id, json_t *args);
 void rooms_history(struct conn *c, uint64_t id, json_t *args);
 void rooms_whois(struct conn *c, uint64_t id, json_t *args);
+void rooms_online(struct conn *c, uint64_t id, json_t *args);
 
 /* Look up c's key and log it in when bound (at connection time). */
 void accounts_key_login(struct conn *c);
 
 /* c is now logged in as user (by key, password or registration): record
- * it, announce it, deliver queued direct messages. */
+ * it. It receives direct messages once it asks (`online`). */
 void accounts_logged_in(struct conn *c, int64_t user_id, const char *user);
 
 /* c leaves every room and goes offline (logout, disconnect). */
 void rooms_leave_all(struct conn *c);
+/* The device stops receiving (logout, another user's login). */
+void rooms_go_offline(struct conn *c);
 
 /* The key lookup ended: handle the messages that waited for it. */
 void service_release_waiting(struct conn *c);

@@ -96,6 +96,47 @@ static int check_envelope(struct verify *v, int64_t id, uint64_t seq, const stru
     return TS_OK;
 }
 
+/* A text column, "" when NULL or of another type. */
+static const char *read_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_type(st, col) == SQLITE_TEXT
+                                 ? sqlite3_column_text(st, col)
+                                 : NULL;
+
+    return t != NULL ? (const char *)t : "";
+}
+
+/*
+ * The columns the history is read by must say what the envelope says:
+ * its sender is the row's sender, and its recipient is "#ROOM" (or ROOM)
+ * for a room message or the row's recipient for a direct one. Otherwise
+ * an edit of a column alone could move a message into another room or
+ * put it in someone else's mouth while every hash still matched. The
+ * problems name no column text: an edited column may hold anything.
+ */
+static int check_addressing(struct verify *v, int64_t id, sqlite3_stmt *st,
+                            const ts_envelope *env)
+{
+    const char *sender = read_text(st, DB_COL_SENDER);
+    const char *room = read_text(st, DB_COL_ROOM);
+    const char *recipient = read_text(st, DB_COL_RECIPIENT);
+    const char *to = ts_envelope_recipient(env);
+
+    if (strcmp(sender, ts_envelope_sender(env)) != 0)
+        return mismatch(v, id, "sender: the row's sender differs from the envelope's");
+    if (room[0] != '\0' && recipient[0] == '\0') {
+        if (strcmp(to, room) == 0 || (to[0] == '#' && strcmp(to + 1, room) == 0))
+            return TS_OK;
+        return mismatch(v, id, "recipient: the row's room differs from the envelope's recipient");
+    }
+    if (room[0] == '\0' && recipient[0] != '\0') {
+        if (strcmp(to, recipient) == 0)
+            return TS_OK;
+        return mismatch(v, id, "recipient: the row's recipient differs from the envelope's");
+    }
+    return mismatch(v, id, "recipient: the row must name either a room or a recipient");
+}
+
 static int check_chain(struct verify *v, int64_t id, const struct blobs *b)
 {
     uint8_t expect[STORE_CHAIN_LEN];
@@ -129,7 +170,8 @@ static int check_row(struct verify *v, sqlite3_stmt *st)
         return rc;
     if (rc != TS_OK)
         return mismatch(v, id, "envelope: %s", ts_error_detail(rc));
-    if ((rc = check_envelope(v, id, seq, &b, env)) == TS_OK)
+    if ((rc = check_envelope(v, id, seq, &b, env)) == TS_OK &&
+        (rc = check_addressing(v, id, st, env)) == TS_OK)
         rc = check_chain(v, id, &b);
     ts_envelope_free(env);
     return rc;

@@ -247,6 +247,24 @@ static void test_sequence_column(void **state)
     expect_bad(f->path, 6, "envelope");
 }
 
+/* The columns history is read by must agree with the envelope: an edit
+ * of one of them alone (a message moved to another room, given another
+ * sender, or made a direct one) is named even though every hash holds. */
+static void test_addressing_columns(void **state)
+{
+    struct fixture *f = *state;
+
+    edit(f->path, "UPDATE messages SET sender = 'bob' WHERE id = ?2", NULL, 0, 4);
+    expect_bad(f->path, 4, "sender: the row's sender differs");
+    edit(f->path, "UPDATE messages SET room = 'secret' WHERE id = ?2", NULL, 0, 3);
+    expect_bad(f->path, 3, "recipient: the row's room differs");
+    edit(f->path, "UPDATE messages SET room = NULL, recipient = 'bob' WHERE id = ?2", NULL, 0,
+         2);
+    expect_bad(f->path, 2, "recipient: the row's recipient differs");
+    edit(f->path, "UPDATE messages SET room = NULL WHERE id = ?2", NULL, 0, 1);
+    expect_bad(f->path, 1, "recipient: the row must name either a room or a recipient");
+}
+
 static void test_deleted_rows(void **state)
 {
     struct fixture *f = *state;
@@ -298,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hash_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sender_key_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_addressing_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewritten_unsigned_message, setup, teardown),
