@@ -22,5 +22,6 @@ extern const struct cli_command server_cmd_lock;        /* server_users.c */
 extern const struct cli_command server_cmd_unlock;      /* server_users.c */
 extern const struct cli_command server_cmd_verify_db;   /* server_store_cmds.c */
 extern const struct cli_command server_cmd_history;     /* server_store_cmds.c */
+extern const struct cli_command server_cmd_certs;       /* server_certs.c */
 
 #endif /* TS_CLI_SERVER_CMDS_H */

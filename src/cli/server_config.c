@@ -327,6 +327,8 @@ static int setting_apply(struct server_config *sc, const struct server_setting *
         return -1;
     if (s->kind == KIND_LEVEL)
         sc->log_level_source = source;
+    if (s->offset == offsetof(struct server_config, cfg.tls_enabled))
+        sc->tls_enabled_given = true;
     return 0;
 }
 
@@ -514,6 +516,10 @@ static int config_check(struct server_config *sc, char *err, size_t cap)
     }
     if (sc->host != NULL)
         sc->cfg.host = sc->host;
+    /* A certificate and its key are what a TLS listener needs: giving
+     * them is asking for one, unless `enabled` says otherwise. */
+    if (!sc->tls_enabled_given && sc->tls_cert != NULL && sc->tls_key != NULL)
+        sc->cfg.tls_enabled = true;
     sc->cfg.tls_cert_file = sc->tls_cert;
     sc->cfg.tls_key_file = sc->tls_key;
     sc->cfg.tls_ca = sc->tls_ca;

@@ -47,6 +47,7 @@ struct server_config {
     char *tls_ca;
     char *tls_ciphersuites;  /* cfg.tls_* point here, or NULL for the defaults */
     char *tls_ciphers;
+    bool tls_enabled_given;  /* [tls] enabled set: else a certificate and key enable it */
     bool syslog;             /* log to syslog instead of stderr or a file */
     bool daemon;             /* detach after start-up */
     ts_log_level log_level;

@@ -18,7 +18,7 @@ int main(int argc, char **argv)
         server_cmd_fingerprint,
         server_cmd_users,   server_cmd_useradd, server_cmd_userdel,
         server_cmd_passwd,  server_cmd_lock,    server_cmd_unlock,
-        server_cmd_verify_db, server_cmd_history,
+        server_cmd_verify_db, server_cmd_history, server_cmd_certs,
     };
 
     /* A peer that goes away must give EPIPE, not end the program. */

@@ -9,7 +9,7 @@
 #include "cli/server_paths.h"
 
 #define CELL_MAX 80
-#define N_COLUMNS 10
+#define N_COLUMNS 11
 
 void show_duration(uint64_t seconds, char *out, size_t cap)
 {
@@ -175,6 +175,10 @@ void show_status(FILE *out, json_t *st)
     fprintf(out, "  %-12s %s (since %s)\n", "uptime", up, str(st, "started_at"));
     fprintf(out, "  %-12s ", "listening");
     status_listen(out, json_object_get(st, "listen"));
+    if (json_array_size(json_object_get(st, "tls_listen")) > 0) {
+        fprintf(out, "  %-12s ", "tls");
+        status_listen(out, json_object_get(st, "tls_listen"));
+    }
     fprintf(out, "  %-12s %s\n", "fingerprint", str(st, "fingerprint"));
     fmt_num(num(st, "workers"), a, sizeof(a));
     fprintf(out, "  %-12s %s\n", "workers", a);
@@ -230,8 +234,14 @@ static void connection_row(json_t *c, int64_t now, row_t row)
     fmt_num(num(c, "messages_out"), row[6], CELL_MAX);
     fmt_size(num(c, "bytes_in"), row[7], CELL_MAX);
     fmt_size(num(c, "bytes_out"), row[8], CELL_MAX);
+    /* TLS version and cipher, or "-" on the plain listener. */
+    if (json_is_object(json_object_get(c, "tls")))
+        snprintf(row[9], CELL_MAX, "%s %s", str(json_object_get(c, "tls"), "version"),
+                 str(json_object_get(c, "tls"), "cipher"));
+    else
+        snprintf(row[9], CELL_MAX, "-");
     /* Empty until the handshake has shown who the client is. */
-    snprintf(row[9], CELL_MAX, "%s", *fp != '\0' ? fp : "-");
+    snprintf(row[10], CELL_MAX, "%s", *fp != '\0' ? fp : "-");
 }
 
 static void print_row(FILE *out, const struct column *cols, char cells[N_COLUMNS][CELL_MAX])
@@ -255,7 +265,7 @@ int show_connections(FILE *out, json_t *list)
         {"ID", true, 0},        {"PEER", false, 0},    {"STATE", false, 0},
         {"CONNECTED", true, 0}, {"IDLE", true, 0},     {"MSG IN", true, 0},
         {"MSG OUT", true, 0},   {"BYTES IN", true, 0}, {"BYTES OUT", true, 0},
-        {"FINGERPRINT", false, 0},
+        {"TLS", false, 0},      {"FINGERPRINT", false, 0},
     };
     size_t n = json_array_size(list), i;
     int64_t now = now_unix_ms();

@@ -78,10 +78,14 @@ int net_port_parse(const char *text, uint16_t *port)
 
 static int copy_host(const char *start, size_t len, char *host, size_t host_cap)
 {
+    char detail[ERROR_DETAIL_MAX];
     int rc = host_check(start, len);
 
-    if (rc == TS_ERR_INVALID)
-        return error_set(TS_ERR_MALFORMED, "%s", ts_error_detail(rc));
+    /* error_set() writes the buffer ts_error_detail() returns: copy first. */
+    if (rc == TS_ERR_INVALID) {
+        snprintf(detail, sizeof(detail), "%s", ts_error_detail(rc));
+        return error_set(TS_ERR_MALFORMED, "%s", detail);
+    }
     if (rc != TS_OK)
         return rc;
     if (len >= host_cap)
