@@ -15,7 +15,7 @@ VECTORS     ?= ../shared/vectors/cacophony.txt
 PACKAGES := build-essential cmake pkg-config \
 	libsodium-dev libssl-dev openssl libevent-dev libsqlite3-dev \
 	libinih-dev libedit-dev libjansson-dev libcmocka-dev \
-	python3 python3-pytest python3-pexpect
+	python3 python3-pytest python3-pexpect testssl.sh
 # Extra packages for the sanitizer and fuzzing passes of .ci/run.
 CI_PACKAGES := clang libclang-rt-14-dev
 

@@ -47,6 +47,10 @@
  * callback. What reaches callbacks and the inbox is therefore verified
  * whenever it is signed. A timestamp outside the window is reported but
  * the envelope is still delivered (the channel proved who sent it).
+ * Chat envelopes relayed from other users are the exception: only their
+ * hash is checked, they are told apart by their hash rather than their
+ * id, and their signature is left to the receiver's chat logic (see
+ * ts_message_callback).
  *
  * Ownership: the identity and the strings of the configuration are
  * borrowed until ts_client_free(). Envelopes handed to callbacks are valid
@@ -106,6 +110,32 @@ typedef struct ts_client_config {
     uint32_t reconnect_max_ms;        /* delay cap; 30000 */
     size_t max_message;               /* 1 MiB */
     size_t inbox_limit;               /* messages kept in the inbox; 1000 */
+    /* TLS around the connection, for a server's TLS listener
+     * (docs/tls.md). The channel inside and its server key rules stay as
+     * they are: TLS adds checks, it replaces none. ts_client_new() loads
+     * the files, so a missing or bad one fails there (TS_ERR_CONFIG). An
+     * attempt whose TLS check fails ends with TS_ERR_TLS and a detail
+     * naming the check: unknown CA, hostname mismatch, expired
+     * certificate, pin mismatch, or a server that requires a client
+     * certificate. */
+    bool tls;                         /* false: plain TCP */
+    /* PEM file of trusted CA certificates, or a directory of them named
+     * by hash (`openssl rehash`); NULL = the system's trusted CAs. */
+    const char *tls_ca;
+    /* Client certificate chain (PEM, leaf first) and its unencrypted
+     * private key, for servers that require one (mutual TLS): both or
+     * neither. */
+    const char *tls_cert;
+    const char *tls_key;
+    /* The name sent as SNI and checked against the server's certificate;
+     * NULL = host (an IP address is checked against IP subjectAltNames). */
+    const char *tls_server_name;
+    /* "sha256//BASE64": the SHA-256 of the server certificate's public
+     * key (SPKI), checked in addition to the chain; NULL = none. */
+    const char *tls_pin;
+    /* Oldest TLS version accepted: 0x0304 (TLS 1.3) or 0x0303 (TLS 1.2);
+     * 0 = TLS 1.3. */
+    int tls_min_version;
 } ts_client_config;
 
 /* Most messages and payload bytes the outbox holds; ts_client_send()
@@ -132,13 +162,36 @@ TS_API int ts_client_new(ts_client **out, const ts_client_config *cfg);
  * a failure the client goes on trying in the background only while
  * listening with reconnect set. Errors: TS_ERR_CONNECT, TS_ERR_TIMEOUT,
  * TS_ERR_REJECTED (server full, limits: ts_client_last_error() has the
- * server's reason), TS_ERR_KEY_MISMATCH, TS_ERR_HANDSHAKE and other
+ * server's reason), TS_ERR_KEY_MISMATCH, TS_ERR_TLS (a TLS check failed:
+ * ts_client_last_error() says which), TS_ERR_HANDSHAKE and other
  * handshake failures; TS_ERR_STATE from a callback. Any thread, blocking.
  */
 TS_API int ts_client_connect(ts_client *c, uint32_t timeout_ms);
 
 /* Flags for sending. */
 #define TS_SEND_SIGN 0x1u  /* sign the request with the identity */
+/* Keep the message in memory only, never in the store file: for
+ * Commands that carry a password. It is still sent again after a
+ * reconnect, but not after the program restarts. Its answer goes to its
+ * callback or waiter only, not to the inbox. */
+#define TS_SEND_VOLATILE 0x2u
+/* Send before the messages already queued (a Command that sets up the
+ * session, such as rejoining rooms after a reconnect, must reach the
+ * server before the Chat messages that depend on it). */
+#define TS_SEND_FIRST 0x4u
+
+/* A message to send (docs/protocol.md sections 6.2 and 10): its type and
+ * the envelope fields; strings are copied, NULL means the default. */
+typedef struct ts_client_outgoing {
+    ts_msg_type type;          /* TS_MSG_REQUEST, TS_MSG_COMMAND or TS_MSG_CHAT */
+    const char *sender;        /* NULL: this client's fingerprint; a Chat names the
+                                * logged-in user */
+    const char *recipient;     /* NULL: none; a Chat: "#room" or a user name */
+    const char *content_type;  /* NULL: TS_CLIENT_CONTENT_TYPE */
+    const void *payload;
+    size_t len;
+    unsigned flags;            /* TS_SEND_SIGN, TS_SEND_VOLATILE, TS_SEND_FIRST */
+} ts_client_outgoing;
 
 /* Completion of an asynchronous send: status 0 with the Response (or an
  * Ack), or TS_ERR_SERVER with the server's Error envelope, or
@@ -165,6 +218,21 @@ TS_API int ts_client_send(ts_client *c, const void *payload, size_t len,
                           uint64_t *id);
 
 /*
+ * Like ts_client_send() for any message ts_client_outgoing describes: a
+ * Command is answered with a Response (or an Error), a Chat with an Ack
+ * (or an Error). The strings must be valid UTF-8 of at most 255 bytes
+ * (TS_ERR_INVALID otherwise, checked here rather than at each attempt).
+ * Any thread, callbacks included.
+ */
+TS_API int ts_client_send_message(ts_client *c, const ts_client_outgoing *m,
+                                  ts_send_callback cb, void *arg, uint64_t *id);
+
+/* Like ts_client_request() for any message: blocking, the answer (a
+ * Response, an Ack or an Error) in *answer. Any thread, blocking. */
+TS_API int ts_client_request_message(ts_client *c, const ts_client_outgoing *m,
+                                     uint32_t timeout_ms, ts_envelope **answer);
+
+/*
  * Send and wait for the answer up to timeout_ms (0: no limit), connecting
  * first when there is no session. *answer (caller frees) receives the Response
  * (return 0) or the Error envelope (return TS_ERR_SERVER).
@@ -181,7 +249,11 @@ TS_API int ts_client_request(ts_client *c, const void *payload, size_t len,
 /* A message that is not the answer to a waiting send (server notices,
  * chat, answers to messages loaded from the outbox file or whose sender
  * stopped waiting): the envelope, and whether it is signed and verified
- * against the server identity. Runs on the thread driving the client. */
+ * against the server identity. A Chat envelope relayed from another user
+ * carries that user's signature, which the client does not check
+ * (verified is false; its hash is checked): the sender's keys come from
+ * the server's `whois` command (docs/protocol.md section 10.2). Runs on
+ * the thread driving the client. */
 typedef void (*ts_message_callback)(ts_client *c, const ts_envelope *msg,
                                     bool verified, void *arg);
 

@@ -160,6 +160,11 @@ TS_API int ts_envelope_verify(const ts_envelope *env, const ts_verify_opts *opts
  */
 TS_API int ts_envelope_to_json(const ts_envelope *env, char **out);
 
+/* A copy of env, every field and the hash and signature as they are, in
+ * *out (caller frees). 0, or ts_envelope_encode()'s and
+ * ts_envelope_decode()'s errors. */
+TS_API int ts_envelope_clone(const ts_envelope *env, ts_envelope **out);
+
 /* Free the envelope and its fields (the payload is wiped). NULL ignored. */
 TS_API void ts_envelope_free(ts_envelope *env);
 

@@ -11,18 +11,24 @@
 #include <sodium.h>
 
 #include "cli/cli_common.h"
+#include "envelope/utf8.h"
+
+/* Length of the first line of the len bytes at text. */
+static size_t line_length(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n' || text[i] == '\r')
+            return i;
+    }
+    return len;
+}
 
 /* Guarded copy of the first line of text. */
 static char *guarded_line(const char *text, size_t len)
 {
     char *s;
 
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] == '\n' || text[i] == '\r') {
-            len = i;
-            break;
-        }
-    }
+    len = line_length(text, len);
     if ((s = sodium_malloc(len + 1)) == NULL)
         return NULL;
     memcpy(s, text, len);
@@ -42,6 +48,13 @@ static int from_file(const char *program, const char *file, char **out)
     }
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
+    /* A NUL would silently end the password early: the server would get
+     * another password than the file holds. */
+    if (memchr(buf, '\0', line_length(buf, n)) != NULL) {
+        sodium_memzero(buf, sizeof(buf));
+        cli_error(program, "password file %s: the password contains a NUL byte", file);
+        return -1;
+    }
     *out = guarded_line(buf, n);
     sodium_memzero(buf, sizeof(buf));
     return *out != NULL ? 0 : -1;
@@ -74,7 +87,9 @@ static int ask(int tty, const char *prompt, char *buf, size_t cap)
 
 static int from_terminal(const char *program, const char *prompt, bool confirm, char **out)
 {
-    char first[CLI_PASSWORD_MAX + 1], second[CLI_PASSWORD_MAX + 1];
+    /* One byte more than a password may have, so that a longer one is
+     * seen (and refused) rather than cut. */
+    char first[CLI_PASSWORD_MAX + 2], second[CLI_PASSWORD_MAX + 2];
     int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
     int rc = -1;
 
@@ -97,10 +112,33 @@ static int from_terminal(const char *program, const char *prompt, bool confirm, 
     return rc;
 }
 
+/* A password travels as a JSON string (docs/protocol.md section 10.1),
+ * which holds UTF-8 text only; the server takes at most
+ * CLI_PASSWORD_MAX bytes. Refusing here names the problem, where the
+ * command would otherwise fail to build or be refused without saying
+ * which password was wrong. */
+int cli_password_check(const char *program, char **out)
+{
+    size_t len = strlen(*out);
+    const char *why = NULL;
+
+    if (len > CLI_PASSWORD_MAX)
+        why = "is longer than " CLI_PASSWORD_MAX_TEXT " bytes";
+    else if (!utf8_valid((const uint8_t *)*out, len, false))
+        why = "is not valid UTF-8 text";
+    if (why == NULL)
+        return 0;
+    cli_error(program, "the password %s", why);
+    cli_secret_free(*out);
+    *out = NULL;
+    return -1;
+}
+
 int cli_password_read(const char *program, const char *file, const char *prompt,
                       bool confirm, char **out)
 {
     const char *env = getenv(CLI_PASSWORD_ENV);
+    int rc;
 
     *out = NULL;
     if (sodium_init() < 0) {
@@ -108,8 +146,28 @@ int cli_password_read(const char *program, const char *file, const char *prompt,
         return -1;
     }
     if (file != NULL)
-        return from_file(program, file, out);
-    if (env != NULL)
-        return (*out = guarded_line(env, strlen(env))) != NULL ? 0 : -1;
-    return from_terminal(program, prompt, confirm, out);
+        rc = from_file(program, file, out);
+    else if (env != NULL)
+        rc = (*out = guarded_line(env, strlen(env))) != NULL ? 0 : -1;
+    else
+        rc = from_terminal(program, prompt, confirm, out);
+    return rc == 0 ? cli_password_check(program, out) : rc;
+}
+
+void cli_json_wipe(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    /* jansson keeps a string's bytes in its own writable allocation; the
+     * const of json_string_value() only stops accidental edits. */
+    if (json_is_string(v))
+        sodium_memzero((char *)json_string_value(v), json_string_length(v));
+}
+
+int cli_text_check(const char *program, const char *what, const char *text)
+{
+    if (utf8_valid((const uint8_t *)text, strlen(text), false))
+        return 0;
+    cli_error(program, "%s is not valid UTF-8 text", what);
+    return -1;
 }

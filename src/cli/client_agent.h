@@ -8,6 +8,7 @@
  *   client_agent_run.c      the agent process: files, session, main loop
  *   client_agent_control.c  its control socket: connections and lines
  *   client_agent_cmds.c     the control commands (status, send, response, stop)
+ *   client_agent_chat.c     the chat control commands (command, chat, listen)
  *   client_agent_events.c   answers and messages from the client thread
  *   client_agent_link.c     the commands' side: talking to a running agent
  *   client_agent_send.c     send and sign through the agent
@@ -26,6 +27,7 @@
 #include <tcpseal/client.h>
 
 #include "cli/client_cli.h"
+#include "client/chat.h"
 #include "util/dbuf.h"
 
 #define AGENT_SOCKET_FILE "agent.sock"
@@ -56,6 +58,7 @@ struct agent_options {
     uint64_t reconnect_initial_ms;
     uint64_t reconnect_max_ms;
     uint64_t inbox_limit;
+    struct client_tls_opts tls;    /* --tls and its options */
 };
 
 /*
@@ -120,6 +123,12 @@ void agent_link_close(struct agent_link *l);
 int agent_call(const char *dir, json_t *req, uint64_t timeout_ms, json_t **out,
                struct agent_link *keep);
 
+/* agent_call() for a request naming this command's server: an agent
+ * that talks to another one counts as none (EXIT_NOT_RUNNING, nothing
+ * printed, keep closed). */
+int agent_call_ours(const char *dir, json_t *req, uint64_t timeout_ms, json_t **out,
+                    struct agent_link *keep);
+
 /* "agent not running" on stderr (and {"running":false} on stdout with
  * json); EXIT_NOT_RUNNING. */
 int agent_not_running(bool json);
@@ -172,6 +181,8 @@ struct agent_event {
     uint8_t *data;        /* the envelope, encoded; NULL without one */
     size_t len;
     bool verified;
+    enum chat_verdict verdict; /* MESSAGE: a relayed Chat's verdict */
+    bool command;         /* ANSWER: to a Command, which the inbox does not keep */
 };
 
 /* A queue filled by the client thread, drained by the main loop, with an
@@ -192,7 +203,13 @@ void agent_events_free(struct agent_events *q);
 /* The callbacks given to the client (arg: the queue). */
 void agent_events_on_answer(ts_client *c, uint64_t id, int status, const ts_envelope *answer,
                             void *arg);
-void agent_events_on_message(ts_client *c, const ts_envelope *msg, bool verified, void *arg);
+/* The same for a Command's answer: for its waiter only, like the inbox,
+ * which does not keep it, followers do not see it. */
+void agent_events_on_command_answer(ts_client *c, uint64_t id, int status,
+                                    const ts_envelope *answer, void *arg);
+/* What the chat layer delivers (arg: the queue). */
+void agent_events_on_chat(struct chat *chat, const ts_envelope *msg,
+                          enum chat_verdict verdict, void *arg);
 
 /* Take every pending event, oldest first (caller frees each with
  * agent_event_free). */
@@ -212,7 +229,15 @@ enum agent_conn_mode {
     AC_READ,    /* reading its request line */
     AC_WAIT,    /* waiting for the answer to message wait_id */
     AC_FOLLOW,  /* streaming new messages until the peer leaves */
+    AC_LISTEN,  /* streaming new chat messages and events of a room */
     AC_FLUSH,   /* writing what is queued, then closing */
+};
+
+/* One message to write to a control connection, with its verdict. */
+struct agent_item {
+    ts_envelope *env;
+    bool verified;               /* as the inbox says */
+    enum chat_verdict verdict;   /* a relayed Chat's verdict */
 };
 
 struct agent_conn {
@@ -221,9 +246,10 @@ struct agent_conn {
     struct dbuf in, out;
     uint64_t deadline;           /* AC_READ: request must be complete by then */
     uint64_t wait_id;
-    /* Listing the inbox: envelopes still to write, and (to follow after
+    char room[CHAT_NAME_MAX + 1];/* AC_LISTEN: the room ("" for all) */
+    /* Listing the inbox: messages still to write, and (to follow after
      * listing) the hashes already written, so nothing appears twice. */
-    ts_envelope **list;
+    struct agent_item *list;
     size_t list_n, list_next;
     uint8_t (*seen)[TS_ENVELOPE_HASH_LEN];
     size_t seen_n;
@@ -233,6 +259,7 @@ struct agent {
     const struct agent_options *opts;
     const char *dir;
     ts_client *client;
+    struct chat *chat;
     ts_identity *identity;
     char *sock_path, *pid_path;
     int pid_fd, listen_fd, signal_fd;
@@ -258,10 +285,38 @@ void agent_control_close(struct agent *a);
  * output is over the limit (the connection is then closed). */
 int agent_conn_reply(struct agent *a, struct agent_conn *ac, json_t *json);
 
-/* A message object of the protocol for an encoded envelope. NULL when out
+
+/* A message object of the protocol ({"envelope","verified","server",
+ * "server_key"}, and "verdict" for a relayed Chat envelope). NULL when out
  * of memory. */
-json_t *agent_message_object(struct agent *a, const uint8_t *data, size_t len,
-                             bool verified);
+json_t *agent_message_object(struct agent *a, const struct agent_item *it);
+
+/* The inbox as a listing, oldest first, each entry with its verdict
+ * (caller frees with agent_items_free). 0, TS_ERR_IO or TS_ERR_NOMEM. */
+int agent_inbox_items(struct agent *a, struct agent_item **out, size_t *n);
+
+/* Free a listing (its envelopes from index from on). */
+void agent_items_free(struct agent_item *list, size_t from, size_t n);
+
+/* The chat control commands (client_agent_chat.c). */
+void agent_do_command(struct agent *a, struct agent_conn *ac, json_t *req);
+void agent_do_chat(struct agent *a, struct agent_conn *ac, json_t *req);
+void agent_do_listen(struct agent *a, struct agent_conn *ac, json_t *req);
+
+/* Shared by the commands: {"ok":false,"code":...,"error":...}, whether
+ * a request names the agent's server, and the answer when it does not. */
+json_t *agent_failure(const char *code, const char *text);
+bool agent_for_us(struct agent *a, json_t *req);
+json_t *agent_other_server(struct agent *a);
+
+/* The "code" of a refusal for a library error of sending. */
+const char *agent_refusal_code(int rc);
+
+/* The checks every message request passes: for this agent's server, with
+ * a payload (decoded into *payload: caller wipes and frees). False after
+ * answering the refusal. */
+bool agent_message_accept(struct agent *a, struct agent_conn *ac, json_t *req, uint8_t **payload,
+                          size_t *len);
 
 /* Handle one request line of ac (client_agent_cmds.c). */
 void agent_command(struct agent *a, struct agent_conn *ac, json_t *req);

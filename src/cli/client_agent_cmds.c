@@ -1,7 +1,7 @@
 /*
  * The agent's control commands (docs/agent.md): status, send, response,
- * stop; and how answers and messages reach the connections waiting for
- * them.
+ * stop (the chat ones are in client_agent_chat.c); and how answers and
+ * messages reach the connections waiting for them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,8 @@
 #include <tcpseal/error.h>
 
 #include "cli/client_agent.h"
+#include "cli/client_chat_cli.h"
+#include "client/client_relay.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -22,7 +24,7 @@
 /* Messages a follower may fall behind by before it is dropped. */
 #define FOLLOW_BACKLOG_MAX 10000u
 
-static json_t *failure(const char *code, const char *text)
+json_t *agent_failure(const char *code, const char *text)
 {
     return json_pack("{s:b, s:s, s:s}", "ok", 0, "code", code, "error", text);
 }
@@ -64,7 +66,7 @@ static json_t *status_object(struct agent *a)
 
 /* A command naming another server (or key) than the agent's is not for
  * the agent: the caller then works on its own. */
-static bool for_us(struct agent *a, json_t *req)
+bool agent_for_us(struct agent *a, json_t *req)
 {
     const char *server = json_string_value(json_object_get(req, "server"));
     const char *key = json_string_value(json_object_get(req, "server_key"));
@@ -79,14 +81,16 @@ static bool for_us(struct agent *a, json_t *req)
                                                    : st.server_fingerprint) == 0;
 }
 
-static json_t *other_server(struct agent *a)
+json_t *agent_other_server(struct agent *a)
 {
     char text[NET_HOSTPORT_MAX + 64];
 
     snprintf(text, sizeof(text), "the agent talks to %s", a->opts->hostport);
-    return failure("other_server", text);
+    return agent_failure("other_server", text);
 }
 
+/* The base64 "payload" of a request, decoded (caller wipes and frees);
+ * -1 when absent or not base64. */
 static int payload_decode(json_t *req, uint8_t **out, size_t *len)
 {
     json_t *p = json_object_get(req, "payload");
@@ -105,13 +109,31 @@ static int payload_decode(json_t *req, uint8_t **out, size_t *len)
     return 0;
 }
 
-static const char *send_error_code(int rc)
+bool agent_message_accept(struct agent *a, struct agent_conn *ac, json_t *req, uint8_t **payload,
+                          size_t *len)
+{
+    if (!agent_for_us(a, req)) {
+        agent_conn_reply(a, ac, agent_other_server(a));
+        return false;
+    }
+    if (payload_decode(req, payload, len) != 0) {
+        agent_conn_reply(a, ac, agent_failure("bad_request", "a base64 \"payload\" is needed"));
+        return false;
+    }
+    return true;
+}
+
+const char *agent_refusal_code(int rc)
 {
     switch (rc) {
     case TS_ERR_TOO_LARGE:
         return "too_large";
     case TS_ERR_LIMIT:
         return "outbox_full";
+    case TS_ERR_STATE:
+        return "not_logged_in";
+    case TS_ERR_INVALID:
+        return "bad_request";
     default:
         return "failed";
     }
@@ -126,20 +148,14 @@ static void do_send(struct agent *a, struct agent_conn *ac, json_t *req)
     size_t len = 0;
     int rc;
 
-    if (!for_us(a, req)) {
-        agent_conn_reply(a, ac, other_server(a));
+    if (!agent_message_accept(a, ac, req, &payload, &len))
         return;
-    }
-    if (payload_decode(req, &payload, &len) != 0) {
-        agent_conn_reply(a, ac, failure("bad_request", "send needs a base64 \"payload\""));
-        return;
-    }
     rc = ts_client_send(a->client, payload, len, sign ? TS_SEND_SIGN : 0,
                         agent_events_on_answer, &a->events, &id);
     sodium_memzero(payload, len);
     free(payload);
     if (rc != TS_OK) {
-        agent_conn_reply(a, ac, failure(send_error_code(rc), ts_error_detail(rc)));
+        agent_conn_reply(a, ac, agent_failure(agent_refusal_code(rc), ts_error_detail(rc)));
         return;
     }
     LOG_DEBUG("agent_queued", "id=%llu wait=%d", (unsigned long long)id, wait);
@@ -151,13 +167,45 @@ static void do_send(struct agent *a, struct agent_conn *ac, json_t *req)
     }
 }
 
+void agent_items_free(struct agent_item *list, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++)
+        ts_envelope_free(list[i].env);
+    free(list);
+}
+
+int agent_inbox_items(struct agent *a, struct agent_item **out, size_t *n)
+{
+    struct client_inbox_entry *entries = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = client_inbox_entries(a->client, SIZE_MAX, &entries, n)) != TS_OK)
+        return rc;
+    if (*n > 0 && (*out = calloc(*n, sizeof(**out))) == NULL) {
+        client_inbox_entries_free(entries, *n);
+        *n = 0;
+        return TS_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        (*out)[i] = (struct agent_item){
+            .env = entries[i].env,
+            .verified = entries[i].verified,
+            .verdict = chat_verdict_of(entries[i].env, entries[i].verified),
+        };
+        entries[i].env = NULL; /* moved */
+    }
+    client_inbox_entries_free(entries, *n);
+    return TS_OK;
+}
+
 /* The newest answer (Response or Error) in the list, or none. */
-static void keep_last_answer(ts_envelope **list, size_t *n)
+static void keep_last_answer(struct agent_item *list, size_t *n)
 {
     size_t keep = *n;
 
     for (size_t i = *n; i-- > 0;) {
-        ts_msg_type t = ts_envelope_type(list[i]);
+        ts_msg_type t = ts_envelope_type(list[i].env);
 
         if (t == TS_MSG_RESPONSE || t == TS_MSG_ERROR) {
             keep = i;
@@ -166,7 +214,7 @@ static void keep_last_answer(ts_envelope **list, size_t *n)
     }
     for (size_t i = 0; i < *n; i++) {
         if (i != keep)
-            ts_envelope_free(list[i]);
+            ts_envelope_free(list[i].env);
     }
     if (keep < *n) {
         list[0] = list[keep];
@@ -184,7 +232,7 @@ static int remember_listed(struct agent_conn *ac)
     if ((ac->seen = calloc(ac->list_n, sizeof(*ac->seen))) == NULL)
         return -1;
     for (size_t i = 0; i < ac->list_n; i++)
-        memcpy(ac->seen[i], ts_envelope_hash(ac->list[i]), TS_ENVELOPE_HASH_LEN);
+        memcpy(ac->seen[i], ts_envelope_hash(ac->list[i].env), TS_ENVELOPE_HASH_LEN);
     ac->seen_n = ac->list_n;
     return 0;
 }
@@ -196,25 +244,25 @@ static void do_response(struct agent *a, struct agent_conn *ac, json_t *req)
     size_t n = 0;
     int rc;
 
-    if (!for_us(a, req)) {
-        agent_conn_reply(a, ac, other_server(a));
+    if (!agent_for_us(a, req)) {
+        agent_conn_reply(a, ac, agent_other_server(a));
         return;
     }
     if (mode == NULL || (strcmp(mode, "last") != 0 && strcmp(mode, "all") != 0 &&
                          strcmp(mode, "new") != 0)) {
-        agent_conn_reply(a, ac, failure("bad_request", "mode must be last, all or new"));
+        agent_conn_reply(a, ac, agent_failure("bad_request", "mode must be last, all or new"));
         return;
     }
     if (strcmp(mode, "new") != 0 &&
-        (rc = ts_client_inbox(a->client, SIZE_MAX, &ac->list, &n)) != TS_OK) {
-        agent_conn_reply(a, ac, failure("failed", ts_error_detail(rc)));
+        (rc = agent_inbox_items(a, &ac->list, &n)) != TS_OK) {
+        agent_conn_reply(a, ac, agent_failure("failed", ts_error_detail(rc)));
         return;
     }
     if (strcmp(mode, "last") == 0)
         keep_last_answer(ac->list, &n);
     ac->list_n = n;
     if (follow && remember_listed(ac) != 0) {
-        agent_conn_reply(a, ac, failure("failed", "out of memory"));
+        agent_conn_reply(a, ac, agent_failure("failed", "out of memory"));
         return;
     }
     if (agent_conn_reply(a, ac, json_pack("{s:b, s:I}", "ok", 1, "count", (json_int_t)n)) != 0)
@@ -241,7 +289,7 @@ void agent_command(struct agent *a, struct agent_conn *ac, json_t *req)
     const char *cmd = json_string_value(json_object_get(req, "cmd"));
 
     if (cmd == NULL)
-        agent_conn_reply(a, ac, failure("bad_request", "request needs a \"cmd\" string"));
+        agent_conn_reply(a, ac, agent_failure("bad_request", "request needs a \"cmd\" string"));
     else if (strcmp(cmd, "status") == 0)
         agent_conn_reply(a, ac, json_pack("{s:b, s:o}", "ok", 1, "status", status_object(a)));
     else if (strcmp(cmd, "send") == 0)
@@ -250,34 +298,32 @@ void agent_command(struct agent *a, struct agent_conn *ac, json_t *req)
         do_response(a, ac, req);
     else if (strcmp(cmd, "stop") == 0)
         do_stop(a, ac);
+    else if (strcmp(cmd, "command") == 0)
+        agent_do_command(a, ac, req);
+    else if (strcmp(cmd, "chat") == 0)
+        agent_do_chat(a, ac, req);
+    else if (strcmp(cmd, "listen") == 0)
+        agent_do_listen(a, ac, req);
     else
-        agent_conn_reply(a, ac, failure("bad_request", "unknown command"));
+        agent_conn_reply(a, ac, agent_failure("bad_request", "unknown command"));
 }
 
-static json_t *envelope_line(struct agent *a, const ts_envelope *env)
+static json_t *item_line(struct agent *a, const struct agent_item *it)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    json_t *msg;
+    json_t *msg = agent_message_object(a, it);
 
-    if (ts_envelope_encode(env, &data, &len) != TS_OK)
-        return NULL;
-    /* What the client library delivers passed its checks: a signed
-     * envelope verified against the server identity. */
-    msg = agent_message_object(a, data, len, ts_envelope_is_signed(env));
-    free(data);
     return msg != NULL ? json_pack("{s:o}", "message", msg) : NULL;
 }
-
 void agent_conn_fill(struct agent *a, struct agent_conn *ac)
 {
     while (ac->mode != AC_FREE && ac->list_next < ac->list_n &&
            dbuf_size(&ac->out) < FILL_LOW_WATER) {
-        ts_envelope *env = ac->list[ac->list_next];
+        struct agent_item it = ac->list[ac->list_next];
+        json_t *line;
 
-        ac->list[ac->list_next++] = NULL;
-        json_t *line = envelope_line(a, env);
-        ts_envelope_free(env);
+        ac->list[ac->list_next++].env = NULL;
+        line = item_line(a, &it);
+        ts_envelope_free(it.env);
         if (agent_conn_reply(a, ac, line) != 0)
             return;
     }
@@ -300,7 +346,8 @@ static bool seen_before(const struct agent_conn *ac, const ts_envelope *env)
  * too far behind is dropped once its backlog is written. */
 static void follow_push(struct agent_conn *ac, const struct agent_event *ev)
 {
-    ts_envelope **list, *env;
+    struct agent_item *list;
+    ts_envelope *env;
 
     if (ac->list_n - ac->list_next >= FOLLOW_BACKLOG_MAX) {
         LOG_WARN("agent_follower_dropped", "reason=\"too far behind\"");
@@ -310,29 +357,35 @@ static void follow_push(struct agent_conn *ac, const struct agent_event *ev)
     if (ts_envelope_decode(ev->data, ev->len, &env) != TS_OK)
         return;
     if (seen_before(ac, env) ||
+        (ac->mode == AC_LISTEN && !chat_listen_wants(ac->room, env)) ||
         (list = realloc(ac->list, (ac->list_n + 1) * sizeof(*list))) == NULL) {
         ts_envelope_free(env);
         return;
     }
     ac->list = list;
-    ac->list[ac->list_n++] = env;
+    ac->list[ac->list_n++] =
+        (struct agent_item){.env = env, .verified = ev->verified, .verdict = ev->verdict};
 }
 
 static void answer_waiter(struct agent *a, struct agent_conn *ac, const struct agent_event *ev)
 {
+    struct agent_item it = {.verified = ev->verified, .verdict = ev->verdict};
     char text[128];
-    json_t *msg;
+    json_t *msg = NULL;
 
     ac->mode = AC_FLUSH;
     if (ev->status == TS_ERR_CLOSED || ev->data == NULL) {
         snprintf(text, sizeof(text), "the agent is stopping; message %llu stays queued",
                  (unsigned long long)ev->id);
-        agent_conn_reply(a, ac, failure("closed", text));
+        agent_conn_reply(a, ac, agent_failure("closed", text));
         return;
     }
-    msg = agent_message_object(a, ev->data, ev->len, ev->verified);
+    if (ts_envelope_decode(ev->data, ev->len, &it.env) == TS_OK) {
+        msg = agent_message_object(a, &it);
+        ts_envelope_free(it.env);
+    }
     if (msg == NULL) {
-        agent_conn_reply(a, ac, failure("failed", "out of memory"));
+        agent_conn_reply(a, ac, agent_failure("failed", "out of memory"));
         return;
     }
     agent_conn_reply(a, ac, json_pack("{s:b, s:I, s:o}", "ok", 1, "id", (json_int_t)ev->id,
@@ -346,7 +399,8 @@ void agent_dispatch_event(struct agent *a, const struct agent_event *ev)
 
         if (ev->kind == AGENT_EV_ANSWER && ac->mode == AC_WAIT && ac->wait_id == ev->id)
             answer_waiter(a, ac, ev);
-        else if (ac->mode == AC_FOLLOW && ev->data != NULL)
+        else if ((ac->mode == AC_FOLLOW || ac->mode == AC_LISTEN) && ev->data != NULL &&
+                 !ev->command)
             follow_push(ac, ev);
     }
 }

@@ -86,9 +86,7 @@ static void conn_close(struct agent_conn *ac)
     close(ac->fd);
     dbuf_free(&ac->in);
     dbuf_free(&ac->out);
-    for (size_t i = ac->list_next; i < ac->list_n; i++)
-        ts_envelope_free(ac->list[i]);
-    free(ac->list);
+    agent_items_free(ac->list, ac->list_next, ac->list_n);
     free(ac->seen);
     memset(ac, 0, sizeof(*ac));
     ac->fd = -1;
@@ -334,19 +332,31 @@ void agent_control_loop(struct agent *a)
     }
 }
 
-json_t *agent_message_object(struct agent *a, const uint8_t *data, size_t len, bool verified)
+json_t *agent_message_object(struct agent *a, const struct agent_item *it)
 {
     ts_client_status st;
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(cap);
-    json_t *obj;
+    uint8_t *data = NULL;
+    size_t len = 0, cap;
+    char *b64 = NULL;
+    json_t *obj = NULL;
 
-    if (b64 == NULL)
+    if (ts_envelope_encode(it->env, &data, &len) != TS_OK)
         return NULL;
+    cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    if ((b64 = malloc(cap)) == NULL)
+        goto done;
     sodium_bin2base64(b64, cap, data, len, sodium_base64_VARIANT_ORIGINAL);
     ts_client_get_status(a->client, &st);
-    obj = json_pack("{s:s, s:b, s:s, s:s}", "envelope", b64, "verified", verified, "server",
-                    a->opts->hostport, "server_key", st.server_fingerprint);
+    obj = json_pack("{s:s, s:b, s:s, s:s}", "envelope", b64, "verified", it->verified,
+                    "server", a->opts->hostport, "server_key", st.server_fingerprint);
+    /* A relayed Chat's verdict says more than "verified": why not. */
+    if (obj != NULL && ts_envelope_type(it->env) == TS_MSG_CHAT &&
+        json_object_set_new(obj, "verdict", json_string(chat_verdict_name(it->verdict))) != 0) {
+        json_decref(obj);
+        obj = NULL;
+    }
+done:
     free(b64);
+    free(data);
     return obj;
 }

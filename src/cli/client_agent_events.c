@@ -100,8 +100,8 @@ static struct agent_event *event_new(enum agent_event_kind kind, const ts_envelo
     return ev;
 }
 
-void agent_events_on_answer(ts_client *c, uint64_t id, int status, const ts_envelope *answer,
-                            void *arg)
+static void answer_event(uint64_t id, int status, const ts_envelope *answer, bool command,
+                         struct agent_events *q)
 {
     /* Whatever the library delivers passed its checks: signed means
      * verified against the server identity. */
@@ -114,21 +114,34 @@ void agent_events_on_answer(ts_client *c, uint64_t id, int status, const ts_enve
     }
     ev->id = id;
     ev->status = status;
-    push(arg, ev);
+    ev->command = command;
+    push(q, ev);
 }
 
-void agent_events_on_message(ts_client *c, const ts_envelope *msg, bool verified, void *arg)
+void agent_events_on_answer(ts_client *c, uint64_t id, int status, const ts_envelope *answer,
+                            void *arg)
 {
-    struct agent_event *ev = event_new(AGENT_EV_MESSAGE, msg, verified);
+    answer_event(id, status, answer, false, arg);
+}
+
+void agent_events_on_command_answer(ts_client *c, uint64_t id, int status,
+                                    const ts_envelope *answer, void *arg)
+{
+    answer_event(id, status, answer, true, arg);
+}
+void agent_events_on_chat(struct chat *chat, const ts_envelope *msg,
+                          enum chat_verdict verdict, void *arg)
+{
+    struct agent_event *ev = event_new(AGENT_EV_MESSAGE, msg, verdict == CHAT_VERIFIED);
 
     if (ev == NULL) {
         LOG_ERROR("agent_event_lost", "id=%llu reason=\"out of memory\"",
                   (unsigned long long)ts_envelope_id(msg));
         return;
     }
+    ev->verdict = verdict;
     push(arg, ev);
 }
-
 struct agent_event *agent_events_take(struct agent_events *q)
 {
     struct agent_event *all;

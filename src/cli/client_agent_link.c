@@ -212,6 +212,22 @@ int agent_call(const char *dir, json_t *req, uint64_t timeout_ms, json_t **out,
     return status;
 }
 
+int agent_call_ours(const char *dir, json_t *req, uint64_t timeout_ms, json_t **out,
+                    struct agent_link *keep)
+{
+    int status = agent_call(dir, req, timeout_ms, out, keep);
+    const char *code = json_string_value(json_object_get(*out, "code"));
+
+    if (status == EXIT_OK && code != NULL && strcmp(code, "other_server") == 0) {
+        json_decref(*out);
+        *out = NULL;
+        if (keep != NULL)
+            agent_link_close(keep);
+        return EXIT_NOT_RUNNING;
+    }
+    return status;
+}
+
 int agent_refused(const char *what, json_t *answer)
 {
     const char *code = json_string_value(json_object_get(answer, "code"));

@@ -125,12 +125,18 @@ static int client_create(struct agent *a)
     cfg.reconnect_initial_ms = (uint32_t)a->opts->reconnect_initial_ms;
     cfg.reconnect_max_ms = (uint32_t)a->opts->reconnect_max_ms;
     cfg.inbox_limit = (size_t)a->opts->inbox_limit;
+    client_tls_apply(&a->opts->tls, &cfg);
     if ((rc = ts_client_new(&a->client, &cfg)) != TS_OK) {
         cli_error(CLIENT_PROGRAM, "cannot set up the client: %s", ts_error_detail(rc));
         status = rc == TS_ERR_CONFIG ? EXIT_USAGE : EXIT_LOCAL_STATE;
         goto done;
     }
-    ts_client_set_message_callback(a->client, agent_events_on_message, &a->events);
+    if ((rc = chat_new(&a->chat, a->client, &(struct chat_callbacks){
+                           .arg = &a->events, .on_message = agent_events_on_chat})) != TS_OK) {
+        cli_error(CLIENT_PROGRAM, "cannot set up the client: %s", ts_error_detail(rc));
+        status = EXIT_FAILURE_GENERIC;
+        goto done;
+    }
     status = EXIT_OK;
 done:
     free(known);
@@ -139,30 +145,11 @@ done:
     return status;
 }
 
-/* The exit statuses of the one-shot client, for the first connection. */
-static int connect_status(int rc, const char *detail)
-{
-    switch (rc) {
-    case TS_ERR_CONNECT:
-        return EXIT_NOT_RUNNING;
-    case TS_ERR_TIMEOUT:
-        return EXIT_TIMEOUT;
-    case TS_ERR_REJECTED:
-        return EXIT_REFUSED;
-    case TS_ERR_KEY_MISMATCH:
-        return EXIT_KEY_MISMATCH;
-    case TS_ERR_NOMEM:
-        return EXIT_FAILURE_GENERIC;
-    default:
-        return strncmp(detail, "cannot check the server key", 27) == 0 ? EXIT_LOCAL_STATE
-                                                                        : EXIT_PROTOCOL;
-    }
-}
-
 static int first_connect(struct agent *a, int report_fd)
 {
     char *known = client_state_path(a->dir, KNOWN_SERVERS_FILE);
     char fp[TS_FINGERPRINT_MAX], text[REPORT_MAX - 16];
+    ts_envelope *answer = NULL;
     bool first_use;
     ts_client_status st;
     int rc, status;
@@ -173,7 +160,7 @@ static int first_connect(struct agent *a, int report_fd)
                 known_servers_lookup(known, a->opts->hostport, fp) == TS_ERR_NOT_FOUND;
     free(known);
     if ((rc = ts_client_connect(a->client, (uint32_t)a->opts->timeout_ms)) != TS_OK) {
-        status = connect_status(rc, ts_client_last_error(a->client));
+        status = client_exit_status(rc, ts_client_last_error(a->client));
         snprintf(text, sizeof(text), "%s%s", ts_client_last_error(a->client),
                  status == EXIT_NOT_RUNNING && strstr(ts_client_last_error(a->client),
                                                       "Connection refused") != NULL
@@ -181,6 +168,14 @@ static int first_connect(struct agent *a, int report_fd)
                      : "");
         return fail(report_fd, status, text);
     }
+    /* Who the key logs in as; a failure here only delays that to the
+     * first command, which asks again. */
+    if ((rc = chat_sync(a->chat, (uint32_t)a->opts->timeout_ms, &answer)) != TS_OK)
+        LOG_WARN("agent_whoami", "error=\"%s\"", ts_error_detail(rc));
+    ts_envelope_free(answer);
+    /* The agent keeps what arrives: direct messages may come to it. */
+    if ((rc = chat_go_online(a->chat)) != TS_OK)
+        LOG_WARN("agent_online", "error=\"%s\"", ts_error_detail(rc));
     ts_client_get_status(a->client, &st);
     if (first_use)
         fprintf(stderr, "%s: added %s (%s) to known servers\n", CLIENT_PROGRAM,
@@ -243,6 +238,7 @@ static void agent_down(struct agent *a)
         (void)ts_client_shutdown(a->client);
         ts_client_free(a->client);
     }
+    chat_free(a->chat);
     ts_identity_free(a->identity);
     if (a->events_ready)
         agent_events_free(&a->events);

@@ -89,7 +89,6 @@ int client_agent_send(const struct client_target *t, const char *dir, bool sign,
                       struct client_answer *a, char *server, int *handled)
 {
     uint64_t deadline = clock_mono_ms() + t->timeout_ms, id = 0;
-    const char *code;
     struct agent_link l;
     json_t *req = send_request(t, sign), *first = NULL;
     int status;
@@ -101,15 +100,9 @@ int client_agent_send(const struct client_target *t, const char *dir, bool sign,
         cli_error(CLIENT_PROGRAM, "out of memory");
         return EXIT_FAILURE_GENERIC;
     }
-    status = agent_call(dir, req, t->timeout_ms, &first, &l);
+    status = agent_call_ours(dir, req, t->timeout_ms, &first, &l);
     if (status == EXIT_NOT_RUNNING)
         return status; /* no agent: one-shot */
-    code = json_string_value(json_object_get(first, "code"));
-    if (status == EXIT_OK && code != NULL && strcmp(code, "other_server") == 0) {
-        json_decref(first);
-        agent_link_close(&l);
-        return EXIT_NOT_RUNNING;
-    }
     *handled = 1;
     if (status != EXIT_OK)
         return status;

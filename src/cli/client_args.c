@@ -28,7 +28,9 @@ const char client_target_options[] =
     "      --json              print the whole answer as one JSON line\n"
     "      --timeout DURATION  give up after this long (10s; 2.5s, 500ms, 1m)\n"
     "      --no-wait           with a running agent: queue the message, print its\n"
-    "                          id and return at once\n"
+    "                          id and return at once (the agent's TLS settings\n"
+    "                          apply then)\n"
+    CLIENT_TLS_HELP
     "  -h, --help              show this help\n";
 
 int client_help(const struct cli_command *cmd, const char *options)
@@ -53,6 +55,7 @@ static const struct option target_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"no-wait", no_argument, NULL, OPT_NO_WAIT},
     {"help", no_argument, NULL, 'h'},
+    CLIENT_TLS_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -104,6 +107,8 @@ static int port_option(const struct cli_command *cmd, const char *text, uint16_t
 static int target_option(const struct cli_command *cmd, int opt, const char *arg,
                          struct client_target *t, bool *port_given)
 {
+    if (client_tls_is_option(opt))
+        return client_tls_take(cmd, &t->tls, opt, arg);
     switch (opt) {
     case 'H':
         t->server_given = true;
@@ -174,6 +179,8 @@ int client_target_parse(const struct cli_command *cmd, int argc, char **argv,
         if ((status = target_option(cmd, opt, optarg, t, &port_given)) != -1)
             return status;
     }
+    if ((status = client_tls_finish(cmd, &t->tls)) != -1)
+        return status;
     return target_finish(cmd, argc, argv, t);
 }
 

@@ -13,6 +13,7 @@
 #include <tcpseal/identity.h>
 
 #include "cli/cli_common.h"
+#include "cli/client_tls_opts.h"
 #include "net/address.h"
 
 #define CLIENT_PROGRAM "tcp_client"
@@ -63,6 +64,7 @@ struct client_target {
     bool server_given;                    /* -H or -p given */
     bool no_wait;                         /* --no-wait (through the agent) */
     const char *message;                  /* the MESSAGE argument */
+    struct client_tls_opts tls;           /* --tls and its options */
 };
 
 /* The option lines of send and sign, for their --help. */
@@ -73,7 +75,7 @@ extern const char client_target_options[];
 int client_help(const struct cli_command *cmd, const char *options);
 
 /* Parse [-H HOST] [-p PORT] [--server-key FP] [--json] [--timeout S]
- * [--no-wait] MESSAGE for cmd. Returns -1 to go on, or the exit status
+ * [--no-wait] [TLS options (client_tls_opts.h)] MESSAGE for cmd. Returns -1 to go on, or the exit status
  * (help printed: EXIT_OK; bad usage, reported: EXIT_USAGE). */
 int client_target_parse(const struct cli_command *cmd, int argc, char **argv,
                         struct client_target *t);
@@ -113,8 +115,9 @@ struct client_answer {
 };
 
 /*
- * Connect to t's server, check its key (the --server-key pin, else the
- * known servers, recording a new server on first use), send a Request
+ * Connect to t's server (through TLS with t->tls), check its key (the
+ * --server-key pin, else the known servers, recording a new server on
+ * first use), send a Request
  * carrying t->message (signed with id when sign), and wait for its answer,
  * all within t->timeout_ms. Other messages arriving meanwhile are shown
  * on stderr. EXIT_OK with *answer filled, or an exit status after one
@@ -129,6 +132,10 @@ void client_answer_free(struct client_answer *a);
  * worded as "MESSAGE (REASON)" in out (capacity cap); a payload of another
  * shape is shown as text with control characters replaced. */
 void client_error_text(const uint8_t *payload, size_t len, char *out, size_t cap);
+
+/* The exit status (docs/client.md) for an error of the client library,
+ * given its detail. */
+int client_exit_status(int rc, const char *detail);
 
 /* The JSON line shown with --json and saved as the last response: the
  * envelope as ts_envelope_to_json() renders it, plus "verified" (the

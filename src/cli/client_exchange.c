@@ -17,6 +17,7 @@
 #include "client/conn.h"
 #include "client/known_servers.h"
 #include "client/sequence.h"
+#include "net/tls.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -60,22 +61,6 @@ static int check_server(void *arg, const uint8_t key[TS_PUBLIC_KEY_LEN],
     }
     x->local_rc = rc;
     snprintf(x->local_text, sizeof(x->local_text), "%s", ts_error_detail(rc));
-    return rc;
-}
-
-/* Envelopes have no copy function; the canonical encoding round-trips. */
-static int envelope_clone(const ts_envelope *env, ts_envelope **out)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    int rc = ts_envelope_encode(env, &data, &len);
-
-    if (rc == TS_OK)
-        rc = ts_envelope_decode(data, len, out);
-    if (data != NULL) {
-        sodium_memzero(data, len);
-        free(data);
-    }
     return rc;
 }
 
@@ -123,7 +108,7 @@ static int on_message(void *arg, const struct client_message *msg)
         show_other(msg->env);
         return TS_OK;
     }
-    if ((rc = envelope_clone(msg->env, &x->answer->env)) != TS_OK)
+    if ((rc = ts_envelope_clone(msg->env, &x->answer->env)) != TS_OK)
         return rc;
     x->answer->verify = msg->verify;
     x->answer->verified = msg->signature_ok;
@@ -323,12 +308,20 @@ int client_exchange(const struct client_target *t, const char *dir,
     struct client_conn_callbacks cb = {
         .arg = &x, .check_server = check_server, .on_message = on_message,
     };
+    tls_client_ctx *tls = NULL;
     client_conn *c = NULL;
     int rc, status = EXIT_LOCAL_STATE;
 
     memset(answer, 0, sizeof(*answer));
     if ((x.known_path = client_state_path(dir, KNOWN_SERVERS_FILE)) == NULL)
         return EXIT_LOCAL_STATE;
+    /* A file that does not load is the command line's fault (status 2). */
+    if ((rc = client_tls_context(&t->tls, &tls)) != TS_OK) {
+        cli_error(CLIENT_PROGRAM, "%s", ts_error_detail(rc));
+        status = rc == TS_ERR_NOMEM ? EXIT_FAILURE_GENERIC : EXIT_USAGE;
+        goto done;
+    }
+    cfg.tls = tls;
     if ((rc = client_conn_new(&c, &cfg, &cb)) != TS_OK) {
         cli_error(CLIENT_PROGRAM, "cannot set up the connection: %s", ts_error_detail(rc));
         status = EXIT_FAILURE_GENERIC;
@@ -339,6 +332,7 @@ done:
     if (status != EXIT_OK)
         client_answer_free(answer);
     client_conn_free(c);
+    tls_client_ctx_free(tls);
     free(x.known_path);
     return status;
 }

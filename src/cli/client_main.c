@@ -8,6 +8,7 @@
 #include <tcpseal/error.h>
 #include <tcpseal/log.h>
 
+#include "cli/client_chat_cli.h"
 #include "cli/client_cli.h"
 #include "util/crypto_init.h"
 
@@ -20,6 +21,17 @@ static const struct cli_command *const commands_list[] = {
     &client_cmd_start,
     &client_cmd_status,
     &client_cmd_stop,
+    &client_cmd_register,
+    &client_cmd_login,
+    &client_cmd_logout,
+    &client_cmd_whoami,
+    &client_cmd_passwd,
+    &client_cmd_say,
+    &client_cmd_dm,
+    &client_cmd_users,
+    &client_cmd_history,
+    &client_cmd_listen,
+    &client_cmd_chat,
 };
 
 #define N_COMMANDS (sizeof(commands_list) / sizeof(commands_list[0]))

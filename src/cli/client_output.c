@@ -87,3 +87,30 @@ int client_print_payload(const uint8_t *data, size_t len)
     }
     return EXIT_OK;
 }
+
+/* The one-shot client's statuses (docs/client.md) for the library's
+ * errors. */
+int client_exit_status(int rc, const char *detail)
+{
+    switch (rc) {
+    case TS_ERR_CONNECT:
+        return EXIT_NOT_RUNNING;
+    case TS_ERR_TIMEOUT:
+        return EXIT_TIMEOUT;
+    case TS_ERR_REJECTED:
+        return EXIT_REFUSED;
+    case TS_ERR_KEY_MISMATCH:
+        return EXIT_KEY_MISMATCH;
+    case TS_ERR_CLOSED:
+    case TS_ERR_NOMEM:
+    case TS_ERR_LIMIT:
+    case TS_ERR_STATE:
+        return EXIT_FAILURE_GENERIC;
+    case TS_ERR_TOO_LARGE:
+    case TS_ERR_INVALID:
+        return EXIT_USAGE;
+    default:
+        return strstr(detail, "cannot check the server key") != NULL ? EXIT_LOCAL_STATE
+                                                                      : EXIT_PROTOCOL;
+    }
+}

@@ -9,6 +9,7 @@
 
 #include "cli/client_agent.h"
 #include "cli/client_cli.h"
+#include "cli/client_tls_opts.h"
 #include "client/conn.h"
 
 /* A hash or signature that fails is never shown as an answer; a clock
@@ -145,7 +146,7 @@ static int sign_run(int argc, char **argv)
 
 #define TARGET_USAGE                                                           \
     "[-H HOST] [-p PORT] [--server-key FINGERPRINT] [--json] [--timeout SECONDS] " \
-    "[--no-wait] MESSAGE"
+    "[--no-wait] " CLIENT_TLS_USAGE " MESSAGE"
 
 const struct cli_command client_cmd_send = {
     "send",

@@ -54,6 +54,7 @@ static const struct option start_long[] = {
     {"reconnect-max", required_argument, NULL, OPT_RECONNECT_MAX},
     {"inbox-limit", required_argument, NULL, OPT_INBOX_LIMIT},
     {"help", no_argument, NULL, 'h'},
+    CLIENT_TLS_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -71,6 +72,7 @@ static const char start_options[] =
     "      --reconnect-initial DURATION  first reconnect delay ceiling (500ms)\n"
     "      --reconnect-max DURATION  largest reconnect delay (30s)\n"
     "      --inbox-limit N           messages kept in the inbox (1000)\n"
+    CLIENT_TLS_HELP
     "  -h, --help                    show this help\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -101,6 +103,8 @@ static int one_option(int opt, const char *arg, struct agent_options *o, bool *p
     char host[NET_HOST_MAX + 1];
     uint16_t port;
 
+    if (client_tls_is_option(opt))
+        return client_tls_take(&client_cmd_start, &o->tls, opt, arg);
     switch (opt) {
     case 'H':
         if (net_hostport_parse(arg, 0, host, sizeof(host), &port) != TS_OK)
@@ -167,6 +171,8 @@ static int start_parse(int argc, char **argv, struct agent_options *o)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if ((status = client_tls_finish(&client_cmd_start, &o->tls)) != -1)
+        return status;
     if (o->reconnect_max_ms < o->reconnect_initial_ms)
         return usage_error("%s", "--reconnect-max must not be below --reconnect-initial");
     if (net_hostport_format(o->host, o->port, o->hostport, sizeof(o->hostport)) != TS_OK)
@@ -326,6 +332,6 @@ const struct cli_command client_cmd_start = {
     "status and stop use.",
     "start [-H HOST] [-p PORT] [--server-key FINGERPRINT] [--foreground] [--timeout "
     "SECONDS] [--heartbeat SECONDS] [--reconnect-initial SECONDS] [--reconnect-max SECONDS] "
-    "[--inbox-limit N]",
+    "[--inbox-limit N] " CLIENT_TLS_USAGE,
     start_run,
 };

@@ -26,6 +26,59 @@ struct store_opts {
 };
 
 
+/* Length of the UTF-8 sequence at p (at most len bytes) and its code
+ * point; 0 when it is not valid UTF-8 (overlong forms, surrogates). */
+static size_t utf8_next(const uint8_t *p, size_t len, uint32_t *cp)
+{
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+
+    if (n == 0 || n > len || p[0] > 0xf4)
+        return 0;
+    *cp = p[0] & (0xffu >> (n + 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (p[i] & 0x3f);
+    }
+    if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/*
+ * Stored text as one line on the operator's terminal. What senders wrote
+ * (and whatever someone wrote into the file) is data: control
+ * characters, C1 controls, bidirectional overrides and bytes that are not
+ * UTF-8 become '?', so no message can move the cursor, recolour the
+ * screen or read differently from what it is. The same rule as the
+ * client's chat output (docs/chat.md).
+ */
+static void put_text(const uint8_t *p, size_t len)
+{
+    uint32_t cp = 0;
+    size_t n;
+
+    for (size_t i = 0; i < len; i += n) {
+        if (p[i] < 0x80) {
+            n = 1;
+            putchar(p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]);
+        } else if ((n = utf8_next(p + i, len - i, &cp)) == 0 || (cp >= 0x80 && cp <= 0x9f) ||
+                   cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+                   (cp >= 0x2066 && cp <= 0x2069)) {
+            n = n == 0 ? 1 : n;
+            putchar('?');
+        } else {
+            fwrite(p + i, 1, n, stdout);
+        }
+    }
+}
+
+static void put_string(const char *s)
+{
+    put_text((const uint8_t *)s, strlen(s));
+}
+
 /* --store FILE, or tcpseal.db in the state directory. */
 static char *store_path(const struct store_opts *so, const struct server_paths *p)
 {
@@ -49,8 +102,9 @@ static int verify_print(const struct store_verify_result *r, bool json)
         printf("verified %llu messages: hashes, signatures and chain are intact\n"
                "chain head %s\n", (unsigned long long)r->rows, head);
     } else {
-        printf("row %lld does not match: %s\n(%llu rows before it are intact)\n",
-               (long long)r->bad_row, r->problem, (unsigned long long)r->rows);
+        printf("row %lld does not match: %s\n(%llu row%s before it %s intact)\n",
+               (long long)r->bad_row, r->problem, (unsigned long long)r->rows,
+               r->rows == 1 ? "" : "s", r->rows == 1 ? "is" : "are");
     }
     return r->ok ? EXIT_OK : EXIT_FAILURE_GENERIC;
 }
@@ -97,7 +151,16 @@ static int print_row(void *ctx, const struct store_row *row)
 
     cli_format_time(row->stored_ms, when);
     if (ts_envelope_decode(row->envelope, row->envelope_len, &env) != TS_OK) {
-        printf("%lld %s %s (undecodable envelope)\n", (long long)row->id, when, row->sender);
+        if (json) {
+            json_t *obj = json_pack("{s:I, s:s, s:s, s:b}", "stored_id", (json_int_t)row->id,
+                                    "stored_at", when, "sender", row->sender, "undecodable", 1);
+            ctl_print_json(obj);
+            json_decref(obj);
+        } else {
+            printf("%-6lld %s  ", (long long)row->id, when);
+            put_string(row->sender);
+            fputs(" (undecodable envelope)\n", stdout);
+        }
         return 0;
     }
     if (json && ts_envelope_to_json(env, &view) == TS_OK) {
@@ -108,10 +171,13 @@ static int print_row(void *ctx, const struct store_row *row)
         json_decref(obj);
     } else if (!json) {
         payload = ts_envelope_payload(env, &len);
-        printf("%-6lld %s  %s -> %s%s: %.*s\n", (long long)row->id, when, row->sender,
-               row->room[0] != '\0' ? "#" : "",
-               row->room[0] != '\0' ? row->room : row->recipient, (int)len,
-               (const char *)payload);
+        printf("%-6lld %s  ", (long long)row->id, when);
+        put_string(row->sender);
+        fputs(row->room[0] != '\0' ? " -> #" : " -> ", stdout);
+        put_string(row->room[0] != '\0' ? row->room : row->recipient);
+        fputs(": ", stdout);
+        put_text(payload, len);
+        putchar('\n');
     }
     free(view);
     ts_envelope_free(env);
@@ -147,6 +213,8 @@ static int history_run(int argc, char **argv)
     if (rc != TS_OK) {
         cli_error(SERVER_PROGRAM, "cannot read %s: %s", path, ts_error_detail(rc));
         status = EXIT_LOCAL_STATE;
+    } else {
+        status = ferror(stdout) || fflush(stdout) != 0 ? EXIT_FAILURE_GENERIC : EXIT_OK;
     }
 out:
     free(path);

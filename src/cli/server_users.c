@@ -90,7 +90,10 @@ static int user_command(const struct cli_command *cmd, bool with_password, int a
         status = EXIT_USAGE;
         goto out;
     }
-    status = ctl_command(p.control, cmd->name, args, &answer);
+    /* ctl_command() drops its reference; ours lets the password be wiped. */
+    status = ctl_command(p.control, cmd->name, json_incref(args), &answer);
+    cli_json_wipe(args, "password");
+    json_decref(args);
     if (status == EXIT_OK)
         printf("%s %s\n", done, argv[o.argi]);
 out:

@@ -15,6 +15,7 @@
 #include <tcpseal/protocol.h>
 
 #include "client/client_db.h"
+#include "net/tls.h"
 #include "util/clock.h"
 #include "util/crypto_init.h"
 #include "util/error.h"
@@ -79,6 +80,12 @@ static int config_check(const ts_client_config *cfg)
         return error_set(TS_ERR_CONFIG,
                          "reconnect delays: initial must be at least 1 ms and at most the "
                          "maximum");
+    /* TLS settings without TLS are a mistake that would go unnoticed: the
+     * connection would simply be plain TCP. */
+    if (!cfg->tls && (cfg->tls_ca != NULL || cfg->tls_cert != NULL || cfg->tls_key != NULL ||
+                      cfg->tls_server_name != NULL || cfg->tls_pin != NULL ||
+                      cfg->tls_min_version != 0))
+        return error_set(TS_ERR_CONFIG, "TLS settings are given but TLS is not enabled");
     return TS_OK;
 }
 
@@ -90,6 +97,33 @@ static int copy_string(const char *src, char **dst)
     if ((*dst = strdup(src)) == NULL)
         return error_set(TS_ERR_NOMEM, "out of memory");
     return TS_OK;
+}
+
+/* The TLS settings are loaded once, here, so a missing or bad file fails
+ * ts_client_new() rather than every attempt; the context keeps what it
+ * needs and the strings are not kept. */
+static int tls_load(ts_client *c, const ts_client_config *cfg)
+{
+    struct tls_client_config tcfg = {
+        .ca = cfg->tls_ca,
+        .cert_file = cfg->tls_cert,
+        .key_file = cfg->tls_key,
+        .server_name = cfg->tls_server_name,
+        .pin = cfg->tls_pin,
+        .min_version = cfg->tls_min_version,
+    };
+    char detail[ERROR_DETAIL_MAX];
+    int rc;
+
+    c->cfg.tls_ca = c->cfg.tls_cert = c->cfg.tls_key = NULL;
+    c->cfg.tls_server_name = c->cfg.tls_pin = NULL;
+    if (!cfg->tls)
+        return TS_OK;
+    if ((rc = tls_client_ctx_new(&c->tls, &tcfg)) == TS_OK || rc == TS_ERR_NOMEM)
+        return rc;
+    /* The detail is re-recorded under another code: copy it out first. */
+    snprintf(detail, sizeof(detail), "%s", ts_error_detail(rc));
+    return error_set(TS_ERR_CONFIG, "%s", detail);
 }
 
 static int copy_config(ts_client *c, const ts_client_config *cfg)
@@ -111,7 +145,7 @@ static int copy_config(ts_client *c, const ts_client_config *cfg)
     if (net_hostport_format(c->host, cfg->port, c->hostport, sizeof(c->hostport)) != TS_OK)
         return error_set(TS_ERR_CONFIG, "invalid server host '%.80s'", c->host);
     ts_identity_fingerprint(cfg->identity, c->fingerprint);
-    return TS_OK;
+    return tls_load(c, cfg);
 }
 
 /* Waits use the monotonic clock, like every deadline here. */
@@ -186,6 +220,7 @@ int ts_client_new(ts_client **out, const ts_client_config *cfg)
     *out = c;
     return TS_OK;
 fail_early:
+    tls_client_ctx_free(c->tls);
     free(c->host);
     free(c->server_key);
     free(c->known_path);
@@ -228,6 +263,7 @@ void ts_client_free(ts_client *c)
     close(c->wake_fd);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
+    tls_client_ctx_free(c->tls);
     free(c->host);
     free(c->server_key);
     free(c->known_path);
@@ -258,6 +294,14 @@ void ts_client_set_state_callback(ts_client *c, ts_state_callback cb, void *arg)
     pthread_mutex_lock(&c->lock);
     c->on_state = cb;
     c->state_arg = arg;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void client_set_relay_hook(ts_client *c, client_relay_fn fn, void *arg)
+{
+    pthread_mutex_lock(&c->lock);
+    c->relay_hook = fn;
+    c->relay_arg = arg;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -315,18 +359,3 @@ void client_want_session(ts_client *c)
     client_wake(c);
 }
 
-int client_envelope_clone(const ts_envelope *env, ts_envelope **out)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    int rc = ts_envelope_encode(env, &data, &len);
-
-    *out = NULL;
-    if (rc == TS_OK)
-        rc = ts_envelope_decode(data, len, out);
-    if (data != NULL) {
-        sodium_memzero(data, len);
-        free(data);
-    }
-    return rc;
-}

@@ -26,10 +26,11 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [SQL_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2) "
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [SQL_OUTBOX_PUT] = "INSERT INTO outbox(id, flags, created_ms, payload) "
-                       "VALUES (?1, ?2, ?3, ?4)",
+    [SQL_OUTBOX_PUT] = "INSERT INTO outbox(id, flags, created_ms, payload, type, sender, "
+                       "recipient, content_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [SQL_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
-    [SQL_OUTBOX_LOAD] = "SELECT id, flags, created_ms, payload FROM outbox ORDER BY id",
+    [SQL_OUTBOX_LOAD] = "SELECT id, flags, created_ms, payload, type, sender, recipient, "
+                        "content_type FROM outbox ORDER BY id",
     [SQL_INBOX_ADD] = "INSERT INTO inbox(received_ms, envelope, verified) "
                       "VALUES (?1, ?2, ?3)",
     [SQL_INBOX_COUNT] = "SELECT count(*) FROM inbox",
@@ -51,6 +52,15 @@ static const char schema_v1[] =
     " created_ms INTEGER NOT NULL, payload BLOB NOT NULL);"
     "CREATE TABLE inbox(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " received_ms INTEGER NOT NULL, envelope BLOB NOT NULL, verified INTEGER NOT NULL);";
+
+/* Version 2: the outbox holds Commands and Chat messages too (type, and
+ * the envelope fields a Chat needs; NULL means the default). */
+static const char schema_v2[] =
+    "ALTER TABLE outbox ADD COLUMN type INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE outbox ADD COLUMN sender TEXT;"
+    "ALTER TABLE outbox ADD COLUMN recipient TEXT;"
+    "ALTER TABLE outbox ADD COLUMN content_type TEXT;"
+    "UPDATE schema_version SET version = 2;";
 
 int client_db_fail(struct client_db *db, const char *what)
 {
@@ -142,6 +152,8 @@ static int schema(struct client_db *db)
         goto fail;
     }
     if (version == 0 && (rc = exec(db, schema_v1, "create the tables")) != TS_OK)
+        goto fail;
+    if (version < 2 && (rc = exec(db, schema_v2, "upgrade the tables")) != TS_OK)
         goto fail;
     return exec(db, "COMMIT", "create the tables");
 fail:

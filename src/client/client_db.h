@@ -5,7 +5,8 @@
  *     schema_version(version)                  one row: CLIENT_DB_SCHEMA_VERSION
  *     meta(key TEXT PRIMARY KEY, value)        "last_id": the last id numbered
  *                                              without a sequence file
- *     outbox(id PRIMARY KEY, flags, created_ms, payload)
+ *     outbox(id PRIMARY KEY, flags, created_ms, payload, type, sender,
+ *            recipient, content_type)         (version 2 added the last four)
  *     inbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms, envelope, verified)
  *
  * The outbox holds what to send (payload, flags, id), never sealed bytes:
@@ -33,7 +34,7 @@
 
 #include <sqlite3.h>
 
-#define CLIENT_DB_SCHEMA_VERSION 1
+#define CLIENT_DB_SCHEMA_VERSION 2
 /* How long a call waits for a lock held by a reader before failing. */
 #define CLIENT_DB_BUSY_MS 200
 

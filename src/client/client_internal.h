@@ -28,6 +28,7 @@
 #include <tcpseal/client.h>
 
 #include "client/backoff.h"
+#include "client/client_relay.h"
 #include "client/conn.h"
 #include "client/inbox.h"
 #include "client/outbox.h"
@@ -58,6 +59,7 @@ struct ts_client {
     /* Configuration: copied, read-only after ts_client_new(). */
     ts_client_config cfg;      /* its strings point at the copies below */
     char *host, *server_key, *known_path, *store_path, *seq_path;
+    struct tls_client_ctx *tls; /* loaded TLS settings (net/tls.h); NULL = plain TCP */
     char hostport[NET_HOSTPORT_MAX];
     char fingerprint[TS_FINGERPRINT_MAX];
 
@@ -72,6 +74,8 @@ struct ts_client {
     void *error_arg;
     ts_state_callback on_state;
     void *state_arg;
+    client_relay_fn relay_hook;  /* client_relay.h */
+    void *relay_arg;
 
     /* Who drives [L]. */
     bool driving;
@@ -174,9 +178,5 @@ void traffic_on_oversize(void *arg, uint64_t size);
  * of answer (may be NULL). */
 void client_waiter_finish(ts_client *c, struct client_waiter *w, int status,
                           const ts_envelope *answer);
-
-/* Copy an envelope through its canonical encoding. 0 or the codec's
- * error. */
-int client_envelope_clone(const ts_envelope *env, ts_envelope **out);
 
 #endif /* TS_CLIENT_CLIENT_INTERNAL_H */

@@ -104,3 +104,56 @@ void ts_client_inbox_free(ts_envelope **list, size_t n)
         ts_envelope_free(list[i]);
     free(list);
 }
+
+struct entries_copy {
+    struct client_inbox_entry *list;
+    size_t n, cap;
+};
+
+static int entry_copy(void *arg, const uint8_t *data, size_t len, bool verified,
+                      uint64_t received_ms)
+{
+    struct entries_copy *ec = arg;
+    ts_envelope *env;
+    int rc;
+
+    if (ec->n == ec->cap)
+        return TS_OK;
+    if ((rc = ts_envelope_decode(data, len, &env)) != TS_OK)
+        return error_set(rc, "the inbox holds a damaged envelope: %s", ts_strerror(rc));
+    ec->list[ec->n++] = (struct client_inbox_entry){env, verified, received_ms};
+    return TS_OK;
+}
+
+int client_inbox_entries(ts_client *c, size_t max, struct client_inbox_entry **out,
+                         size_t *n)
+{
+    struct entries_copy ec = {0};
+    int rc = TS_OK;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&c->lock);
+    ec.cap = inbox_count(&c->inbox) < max ? inbox_count(&c->inbox) : max;
+    if (ec.cap > 0 && (ec.list = calloc(ec.cap, sizeof(*ec.list))) == NULL)
+        rc = error_set(TS_ERR_NOMEM, "out of memory");
+    if (rc == TS_OK && ec.cap > 0)
+        rc = inbox_list(&c->inbox, ec.cap, entry_copy, &ec);
+    pthread_mutex_unlock(&c->lock);
+    if (rc != TS_OK) {
+        client_inbox_entries_free(ec.list, ec.n);
+        return rc;
+    }
+    *out = ec.list;
+    *n = ec.n;
+    return TS_OK;
+}
+
+void client_inbox_entries_free(struct client_inbox_entry *list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ts_envelope_free(list[i].env);
+    free(list);
+}

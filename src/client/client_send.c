@@ -33,34 +33,58 @@ static int id_take(ts_client *c, uint64_t *id)
     return TS_OK;
 }
 
-static int send_check(const ts_client *c, const void *payload, size_t len, unsigned flags)
+/* The strings must make a valid envelope: checked once here, so an
+ * entry never fails at each sealing attempt. */
+static int fields_check(const ts_client_outgoing *m)
+{
+    ts_envelope *env = NULL;
+    int rc;
+
+    if (m->type != TS_MSG_REQUEST && m->type != TS_MSG_COMMAND && m->type != TS_MSG_CHAT)
+        return error_set(TS_ERR_INVALID, "a client sends Requests, Commands and Chat "
+                         "messages, not type %d", (int)m->type);
+    if (m->sender == NULL && m->recipient == NULL && m->content_type == NULL)
+        return TS_OK;
+    if ((rc = ts_envelope_new(&env, m->type)) == TS_OK &&
+        (m->sender == NULL || (rc = ts_envelope_set_sender(env, m->sender)) == TS_OK) &&
+        (m->recipient == NULL || (rc = ts_envelope_set_recipient(env, m->recipient)) == TS_OK))
+        rc = m->content_type == NULL ? TS_OK
+                                     : ts_envelope_set_content_type(env, m->content_type);
+    ts_envelope_free(env);
+    if (rc == TS_ERR_NOMEM)
+        return rc;
+    return rc == TS_OK ? TS_OK
+                       : error_set(TS_ERR_INVALID, "a message field is not valid UTF-8 of "
+                                   "at most %d bytes", TS_ENVELOPE_MAX_NAME);
+}
+
+static int send_check(const ts_client *c, const ts_client_outgoing *m)
 {
     size_t max = c->cfg.max_message - CLIENT_ENVELOPE_OVERHEAD;
 
-    if (payload == NULL && len > 0)
+    if (m->payload == NULL && m->len > 0)
         return error_set(TS_ERR_INVALID, "payload is NULL");
-    if ((flags & ~TS_SEND_SIGN) != 0)
-        return error_set(TS_ERR_INVALID, "unknown send flags 0x%x", flags);
-    if (len > max)
+    if ((m->flags & ~(TS_SEND_SIGN | TS_SEND_VOLATILE | TS_SEND_FIRST)) != 0)
+        return error_set(TS_ERR_INVALID, "unknown send flags 0x%x", m->flags);
+    if (m->len > max)
         return error_set(TS_ERR_TOO_LARGE, "message of %zu bytes exceeds the limit of %zu",
-                         len, max);
-    return TS_OK;
+                         m->len, max);
+    return fields_check(m);
 }
 
 /* Queue one message with whoever waits for its answer. */
-static int send_entry(ts_client *c, const void *payload, size_t len, unsigned flags,
-                      ts_send_callback cb, void *arg, struct client_waiter *w,
-                      uint64_t *out_id)
+static int send_entry(ts_client *c, const ts_client_outgoing *m, ts_send_callback cb,
+                      void *arg, struct client_waiter *w, uint64_t *out_id)
 {
     struct outbox_entry *e = NULL;
     uint64_t id = 0;
     int rc;
 
-    if ((rc = send_check(c, payload, len, flags)) != TS_OK)
+    if ((rc = send_check(c, m)) != TS_OK)
         return rc;
     pthread_mutex_lock(&c->lock);
     if ((rc = id_take(c, &id)) == TS_OK &&
-        (rc = outbox_add(&c->outbox, id, flags, payload, len, clock_wall_ms(), &e)) == TS_OK) {
+        (rc = outbox_add_message(&c->outbox, id, m, clock_wall_ms(), &e)) == TS_OK) {
         e->cb = cb;
         e->cb_arg = arg;
         e->waiter = w;
@@ -74,10 +98,20 @@ static int send_entry(ts_client *c, const void *payload, size_t len, unsigned fl
     return TS_OK;
 }
 
+int ts_client_send_message(ts_client *c, const ts_client_outgoing *m, ts_send_callback cb,
+                           void *arg, uint64_t *id)
+{
+    return send_entry(c, m, cb, arg, NULL, id);
+}
+
 int ts_client_send(ts_client *c, const void *payload, size_t len, unsigned flags,
                    ts_send_callback cb, void *arg, uint64_t *id)
 {
-    return send_entry(c, payload, len, flags, cb, arg, NULL, id);
+    ts_client_outgoing m = {
+        .type = TS_MSG_REQUEST, .payload = payload, .len = len, .flags = flags,
+    };
+
+    return send_entry(c, &m, cb, arg, NULL, id);
 }
 
 static bool waiter_done(ts_client *c, void *arg)
@@ -113,8 +147,8 @@ static int waiter_result(ts_client *c, struct client_waiter *w, uint64_t id,
     return status;
 }
 
-int ts_client_request(ts_client *c, const void *payload, size_t len, unsigned flags,
-                      uint32_t timeout_ms, ts_envelope **answer)
+int ts_client_request_message(ts_client *c, const ts_client_outgoing *m,
+                              uint32_t timeout_ms, ts_envelope **answer)
 {
     struct client_waiter w = {0};
     uint64_t deadline = timeout_ms != 0 ? clock_mono_ms() + timeout_ms : 0, id = 0;
@@ -126,7 +160,7 @@ int ts_client_request(ts_client *c, const void *payload, size_t len, unsigned fl
     pthread_mutex_unlock(&c->lock);
     if (rc)
         return error_set(TS_ERR_STATE, "request from a client callback");
-    if ((rc = send_entry(c, payload, len, flags, NULL, NULL, &w, &id)) != TS_OK)
+    if ((rc = send_entry(c, m, NULL, NULL, &w, &id)) != TS_OK)
         return rc;
     pthread_mutex_lock(&c->lock);
     client_want_session(c);
@@ -142,4 +176,14 @@ int ts_client_request(ts_client *c, const void *payload, size_t len, unsigned fl
     }
     pthread_mutex_unlock(&c->lock);
     return rc;
+}
+
+int ts_client_request(ts_client *c, const void *payload, size_t len, unsigned flags,
+                      uint32_t timeout_ms, ts_envelope **answer)
+{
+    ts_client_outgoing m = {
+        .type = TS_MSG_REQUEST, .payload = payload, .len = len, .flags = flags,
+    };
+
+    return ts_client_request_message(c, &m, timeout_ms, answer);
 }

@@ -22,7 +22,7 @@ static int check_server(void *arg, const uint8_t key[TS_PUBLIC_KEY_LEN],
                         const char *fingerprint)
 {
     ts_client *c = arg;
-    char expected[TS_FINGERPRINT_MAX] = "";
+    char expected[TS_FINGERPRINT_MAX] = "", detail[ERROR_DETAIL_MAX];
     int rc;
 
     c->first_use = false;
@@ -40,7 +40,9 @@ static int check_server(void *arg, const uint8_t key[TS_PUBLIC_KEY_LEN],
                          "the identity of %s has changed: expected %s, got %s; not "
                          "connecting (if you trust the new key: tcp_client forget %s)",
                          c->hostport, expected, fingerprint, c->hostport);
-    return error_set(rc, "cannot check the server key: %s", ts_error_detail(rc));
+    /* error_set() writes the buffer the detail is in: copy it first. */
+    snprintf(detail, sizeof(detail), "%s", ts_error_detail(rc));
+    return error_set(rc, "cannot check the server key: %s", detail);
 }
 
 void session_attempt(ts_client *c)
@@ -49,6 +51,7 @@ void session_attempt(ts_client *c)
         .identity = c->cfg.identity,
         .server_fingerprint = c->server_key,
         .max_message = c->cfg.max_message,
+        .tls = c->tls,
     };
     struct client_conn_callbacks cb = {
         .arg = c,

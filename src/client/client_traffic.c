@@ -17,17 +17,20 @@
 #include "util/error.h"
 #include "util/log.h"
 
-/* The Request for an entry, sealed now: the server refuses timestamps far
- * from its clock, and a message may wait in the outbox for long. The id
- * is what the server recognises a repeat by. */
-static int seal_request(ts_client *c, const struct outbox_entry *e, ts_envelope **out)
+/* The envelope for an entry, sealed now: the server refuses timestamps
+ * far from its clock, and a message may wait in the outbox for long. The
+ * id is what the server recognises a repeat by. */
+static int seal_entry(ts_client *c, const struct outbox_entry *e, ts_envelope **out)
 {
+    const char *sender = e->sender != NULL ? e->sender : c->fingerprint;
+    const char *ctype = e->content_type != NULL ? e->content_type : TS_CLIENT_CONTENT_TYPE;
     ts_envelope *env = NULL;
     int rc;
 
-    if ((rc = ts_envelope_new(&env, TS_MSG_REQUEST)) == TS_OK &&
-        (rc = ts_envelope_set_sender(env, c->fingerprint)) == TS_OK &&
-        (rc = ts_envelope_set_content_type(env, TS_CLIENT_CONTENT_TYPE)) == TS_OK &&
+    if ((rc = ts_envelope_new(&env, e->type)) == TS_OK &&
+        (rc = ts_envelope_set_sender(env, sender)) == TS_OK &&
+        (e->recipient == NULL || (rc = ts_envelope_set_recipient(env, e->recipient)) == TS_OK) &&
+        (rc = ts_envelope_set_content_type(env, ctype)) == TS_OK &&
         (rc = ts_envelope_set_payload(env, e->payload, e->len)) == TS_OK) {
         ts_envelope_set_id(env, e->id);
         ts_envelope_set_timestamp(env, clock_wall_ms());
@@ -49,7 +52,7 @@ static int send_one(ts_client *c, struct outbox_entry *e)
     ts_envelope *env = NULL;
     int rc;
 
-    if ((rc = seal_request(c, e, &env)) != TS_OK) {
+    if ((rc = seal_entry(c, e, &env)) != TS_OK) {
         /* Memory or crypto trouble: say so, retry on a later turn. */
         snprintf(detail, sizeof(detail), "cannot seal message %llu: %s",
                  (unsigned long long)e->id, ts_error_detail(rc));
@@ -93,7 +96,7 @@ void client_waiter_finish(ts_client *c, struct client_waiter *w, int status,
                           const ts_envelope *answer)
 {
     w->status = status;
-    if (answer != NULL && client_envelope_clone(answer, &w->answer) != TS_OK)
+    if (answer != NULL && ts_envelope_clone(answer, &w->answer) != TS_OK)
         w->status = TS_ERR_NOMEM;
     w->done = true;
     pthread_cond_broadcast(&c->cond);
@@ -141,12 +144,14 @@ static void arrival_record(ts_client *c, const struct client_message *msg,
 
     pthread_mutex_lock(&c->lock);
     c->messages_in++;
-    if (data != NULL)
-        keep_store_error(a, inbox_add(&c->inbox, data, len, msg->signature_ok,
-                                      clock_wall_ms()));
     keep_store_error(a, outbox_settle(&c->outbox, ts_envelope_type(env),
                                       ts_envelope_correlation_id(env), error_code_of(env),
                                       &a->outcome, &a->done));
+    /* The answer to a volatile message (a Command) is its sender's
+     * alone: the inbox keeps what a user may ask for later. */
+    if (data != NULL && (a->done == NULL || (a->done->flags & TS_SEND_VOLATILE) == 0))
+        keep_store_error(a, inbox_add(&c->inbox, data, len, msg->signature_ok,
+                                      clock_wall_ms()));
     if (a->done != NULL) {
         if (a->done->waiter != NULL) {
             client_waiter_finish(c, a->done->waiter, status, env);
@@ -216,6 +221,48 @@ static bool arrival_acceptable(ts_client *c, const struct client_message *msg)
     return msg->verify == TS_ERR_STALE;
 }
 
+int client_relay_keep(ts_client *c, const ts_envelope *env, bool verified)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = ts_envelope_encode(env, &data, &len)) != TS_OK)
+        return rc;
+    pthread_mutex_lock(&c->lock);
+    rc = inbox_add(&c->inbox, data, len, verified, clock_wall_ms());
+    pthread_mutex_unlock(&c->lock);
+    sodium_memzero(data, len);
+    free(data);
+    return rc;
+}
+
+/* A relayed envelope is not an answer: the hook judges it, or it goes to
+ * the inbox and the message callback unjudged. */
+static void relayed_arrival(ts_client *c, const ts_envelope *env)
+{
+    client_relay_fn hook;
+    ts_message_callback cb;
+    void *hook_arg, *cb_arg;
+    int rc;
+
+    pthread_mutex_lock(&c->lock);
+    c->messages_in++;
+    hook = c->relay_hook;
+    hook_arg = c->relay_arg;
+    cb = c->on_message;
+    cb_arg = c->message_arg;
+    pthread_mutex_unlock(&c->lock);
+    if (hook != NULL) {
+        hook(c, env, hook_arg);
+        return;
+    }
+    if ((rc = client_relay_keep(c, env, false)) != TS_OK)
+        client_report(c, rc, ts_error_detail(rc));
+    if (cb != NULL)
+        cb(c, env, false, cb_arg);
+}
+
 int traffic_on_message(void *arg, const struct client_message *msg)
 {
     ts_client *c = arg;
@@ -225,6 +272,10 @@ int traffic_on_message(void *arg, const struct client_message *msg)
 
     if (!arrival_acceptable(c, msg))
         return TS_OK;
+    if (msg->relayed) {
+        relayed_arrival(c, msg->env);
+        return TS_OK;
+    }
     /* Without its encoding the envelope still settles the outbox; only
      * the inbox copy is lost, and that is reported. */
     if (ts_envelope_encode(msg->env, &data, &len) != TS_OK)

@@ -13,6 +13,7 @@
 
 #include "channel/record.h"
 #include "net/tcp.h"
+#include "net/tls.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -118,28 +119,57 @@ static void message_check(const client_conn *c, const ts_envelope *env,
                         (msg->verify == TS_OK || msg->verify == TS_ERR_STALE);
 }
 
+/* A relayed Chat envelope: the hash only (no key, no clock: see conn.h). */
+static void relayed_check(const ts_envelope *env, struct client_message *msg)
+{
+    ts_verify_opts opts = {0};
+
+    msg->env = env;
+    msg->verify = ts_envelope_verify(env, &opts);
+    msg->signature_ok = false;
+    msg->relayed = true;
+}
+
+/* Envelopes are numbered per sender: a server envelope whose id was
+ * delivered on this connection, or a relayed one whose hash was, is
+ * dropped rather than delivered twice. True to deliver. */
+static bool message_fresh(client_conn *c, const ts_envelope *env)
+{
+    uint64_t id = ts_envelope_id(env);
+
+    if (ts_envelope_type(env) == TS_MSG_CHAT) {
+        if (hash_window_add(&c->relayed_seen, ts_envelope_hash(env)))
+            return true;
+        LOG_WARN("client_duplicate", "peer=%s relayed_id=%llu sender=\"%s\"", c->peer,
+                 (unsigned long long)id, ts_envelope_sender(env));
+        return false;
+    }
+    if (id == 0 || ts_replay_window_accept(&c->replay, id) == TS_OK)
+        return true;
+    LOG_WARN("client_duplicate", "peer=%s id=%llu", c->peer, (unsigned long long)id);
+    return false;
+}
+
 static int on_message(void *arg, uint8_t *data, size_t len)
 {
     client_conn *c = arg;
-    struct client_message msg;
+    struct client_message msg = {0};
     ts_envelope *env;
-    uint64_t id;
     int rc;
 
     if ((rc = ts_envelope_decode(data, len, &env)) != TS_OK)
         return error_set(TS_ERR_PROTOCOL, "server sent a malformed envelope: %s",
                          ts_strerror(rc));
-    id = ts_envelope_id(env);
-    /* Envelopes are numbered per sender; one already delivered on this
-     * connection is dropped rather than delivered twice. */
-    if (id != 0 && ts_replay_window_accept(&c->replay, id) != TS_OK) {
-        LOG_WARN("client_duplicate", "peer=%s id=%llu", c->peer, (unsigned long long)id);
-        ts_envelope_free(env);
-        return TS_OK;
+    if (ts_envelope_type(env) == TS_MSG_CHAT)
+        relayed_check(env, &msg);
+    else
+        message_check(c, env, &msg);
+    /* A relayed envelope with a bad hash is not remembered: its hash
+     * names nothing, and the owner reports it. */
+    if ((msg.relayed && msg.verify != TS_OK) || message_fresh(c, env)) {
+        c->events++;
+        rc = c->cb.on_message != NULL ? c->cb.on_message(c->cb.arg, &msg) : TS_OK;
     }
-    message_check(c, env, &msg);
-    c->events++;
-    rc = c->cb.on_message != NULL ? c->cb.on_message(c->cb.arg, &msg) : TS_OK;
     ts_envelope_free(env);
     return rc;
 }
@@ -221,11 +251,13 @@ int client_conn_new(client_conn **out, const struct client_conn_config *cfg,
         snprintf(c->pin, sizeof(c->pin), "%s", cfg->server_fingerprint);
     c->max_message = cfg->max_message != 0 ? cfg->max_message : TS_MAX_MESSAGE_LIMIT;
     c->max_skew_ms = cfg->max_skew_ms != 0 ? cfg->max_skew_ms : CLIENT_DEFAULT_SKEW_MS;
+    c->tls = cfg->tls;
     if (cb != NULL)
         c->cb = *cb;
     dbuf_init(&c->in, CONN_IN_MAX);
     dbuf_init(&c->out, cfg->max_output != 0 ? cfg->max_output : CONN_DEFAULT_MAX_OUTPUT);
     ts_replay_window_init(&c->replay);
+    hash_window_init(&c->relayed_seen);
     if ((rc = channel_credentials_init(&c->creds, cfg->identity)) != TS_OK ||
         (rc = conn_channel_new(c, cfg)) != TS_OK)
         goto fail;
@@ -257,7 +289,7 @@ int client_conn_attach(client_conn *c, struct transport *t)
 int client_conn_connect(client_conn *c, const char *host, uint16_t port,
                         uint64_t deadline_ms)
 {
-    struct transport *t;
+    struct transport *tcp, *t;
     int rc;
 
     if (c->state != CLIENT_CONN_NEW)
@@ -265,8 +297,13 @@ int client_conn_connect(client_conn *c, const char *host, uint16_t port,
                                  : error_set(TS_ERR_STATE, "already connected");
     if (net_hostport_format(host, port, c->peer, sizeof(c->peer)) != TS_OK)
         snprintf(c->peer, sizeof(c->peer), "%.64s:%u", host, (unsigned)port);
-    rc = tcp_connect(host, port, deadline_ms, &t, &c->os_error);
+    rc = tcp_connect(host, port, deadline_ms, &tcp, &c->os_error);
     if (rc != TS_OK)
+        return conn_fail(c, rc);
+    /* The TLS transport takes the TCP one over, closing it on failure. */
+    if (c->tls == NULL)
+        t = tcp;
+    else if ((rc = tls_transport_start(c->tls, tcp, host, &t)) != TS_OK)
         return conn_fail(c, rc);
     return client_conn_attach(c, t);
 }

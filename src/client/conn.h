@@ -21,6 +21,15 @@
  * on_message with the verdict; what to do with a failed check is the
  * caller's decision. A duplicate id on one connection is dropped.
  *
+ * Chat envelopes are the exception (docs/protocol.md section 10.2): the
+ * server relays them exactly as another user sealed them, with that
+ * user's sequence numbers and signature. Only their hash is checked here
+ * (the signature belongs to the sender, whose keys the chat layer looks
+ * up; the timestamp is the sender's and may be old, for a message that
+ * waited for its recipient); they bypass the server's id window and are
+ * deduplicated by hash instead (hash_window.h), and reach on_message
+ * with relayed set.
+ *
  * Driving it from another loop: after client_conn_connect() (which waits
  * for the TCP connection, within its deadline) or client_conn_attach(),
  * poll client_conn_fd() for client_conn_events() and call
@@ -48,6 +57,7 @@
 #include <tcpseal/envelope.h>
 #include <tcpseal/identity.h>
 
+#include "net/tls.h"
 #include "net/transport.h"
 
 /* Clock difference accepted on received envelopes by default (the
@@ -76,6 +86,9 @@ struct client_message {
     /* The envelope is signed and the signature verified against the
      * server identity proven in the handshake. */
     bool signature_ok;
+    /* A Chat envelope relayed from another user: only its hash was
+     * checked (verify is 0 or TS_ERR_BAD_HASH); signature_ok is false. */
+    bool relayed;
 };
 
 struct client_conn_callbacks {
@@ -105,6 +118,10 @@ struct client_conn_config {
     uint64_t max_skew_ms;/* timestamp window; 0 = CLIENT_DEFAULT_SKEW_MS */
     const char *const *suites; /* offered, in order (borrowed); NULL = defaults */
     size_t n_suites;
+    /* TLS around the connection (net/tls.h): the context with its CA,
+     * client certificate, pin and versions, borrowed (it must outlive the
+     * connection); NULL = plain TCP. The channel runs inside it unchanged. */
+    const tls_client_ctx *tls;
 };
 
 /*
@@ -117,10 +134,14 @@ int client_conn_new(client_conn **out, const struct client_conn_config *cfg,
 
 /*
  * Connect over TCP (tcp_connect(): every address of host, within
- * deadline_ms on the monotonic clock, 0 = none) and send the ClientHello.
- * Does not wait for the handshake. Errors: those of tcp_connect()
- * (TS_ERR_CONNECT, TS_ERR_TIMEOUT, ...); TS_ERR_STATE when already
- * connected. client_conn_os_error() then gives the errno, if any.
+ * deadline_ms on the monotonic clock, 0 = none), start TLS when the
+ * configuration has a context (host is then the name the server's
+ * certificate is checked against, unless the context names another), and
+ * send the ClientHello. Waits for neither handshake: the TLS one goes on
+ * in the same steps as the channel's, with the ClientHello queued until
+ * it is done. Errors: those of tcp_connect() (TS_ERR_CONNECT,
+ * TS_ERR_TIMEOUT, ...) and of tls_transport_start(); TS_ERR_STATE when
+ * already connected. client_conn_os_error() then gives the errno, if any.
  */
 int client_conn_connect(client_conn *c, const char *host, uint16_t port,
                         uint64_t deadline_ms);
@@ -136,6 +157,10 @@ int client_conn_attach(client_conn *c, struct transport *t);
  * Connect and complete the handshake before deadline_ms. Errors:
  *   TS_ERR_CONNECT, TS_ERR_TIMEOUT   as client_conn_connect(), or the
  *                                    handshake did not finish in time;
+ *   TS_ERR_TLS                       a TLS check failed (unknown CA,
+ *                                    hostname mismatch, expired
+ *                                    certificate, pin mismatch, client
+ *                                    certificate required: net/tls.h);
  *   TS_ERR_REJECTED                  the server refused in its hello
  *                                    (client_conn_peer_reason() says why);
  *   TS_ERR_KEY_MISMATCH              the server identity differs from the

@@ -10,6 +10,7 @@
 
 #include "channel/channel.h"
 #include "client/conn.h"
+#include "client/hash_window.h"
 #include "net/address.h"
 #include "util/dbuf.h"
 #include "util/error.h"
@@ -34,6 +35,7 @@ struct client_conn {
 
     struct channel_credentials creds;
     channel *ch;
+    const tls_client_ctx *tls;          /* borrowed; NULL = plain TCP */
     struct transport *t;                /* NULL before connect and after close */
     struct dbuf in;                     /* received, not yet processed */
     struct dbuf out;                    /* the channel's output, not yet written */
@@ -55,6 +57,7 @@ struct client_conn {
     uint8_t server_key[TS_PUBLIC_KEY_LEN];
     char server_fp[TS_FINGERPRINT_MAX];
     ts_replay_window replay;            /* ids of server envelopes */
+    struct hash_window relayed_seen;    /* hashes of relayed Chat envelopes */
 
     unsigned events;                    /* handshake done / envelopes, this run */
 };

@@ -11,6 +11,7 @@
 
 #include <tcpseal/protocol.h>
 
+#include "net/tls.h"
 #include "util/clock.h"
 
 /* Milliseconds left until deadline_ms for poll(): -1 for none, 0 when
@@ -34,6 +35,10 @@ static int conn_eof(client_conn *c)
     c->eof = true;
     if (c->closing)
         return TS_OK;
+    /* A server that hangs up in the TLS handshake is not a TLS listener,
+     * or refused us without an alert (net/tls.c worded it). */
+    if (tls_transport_is(c->t) && !tls_transport_established(c->t))
+        return conn_fail(c, TS_ERR_CLOSED);
     if (c->state == CLIENT_CONN_HANDSHAKE)
         return conn_fail(c, error_set(TS_ERR_CLOSED,
                                       "%s closed the connection during the handshake",
@@ -48,6 +53,14 @@ static int conn_peer_closed(client_conn *c)
 {
     return conn_fail(c, error_set(TS_ERR_CLOSED, "%s closed the connection: %s (%s)",
                                   c->peer, c->peer_text, ts_reason_name(c->peer_reason)));
+}
+
+/* Whether to read now. A TLS read may wait for the socket to become
+ * writable (net/tls.h): POLLOUT with nothing queued to write is for it. */
+static bool conn_wants_read(const client_conn *c, short revents)
+{
+    return (revents & (POLLIN | POLLHUP | POLLERR)) != 0 || transport_pending(c->t) ||
+           ((revents & POLLOUT) != 0 && dbuf_size(&c->out) == 0);
 }
 
 /* Hand every complete unit in the input buffer to the channel. */
@@ -144,7 +157,7 @@ int client_conn_handle(client_conn *c, short revents)
     if ((revents & POLLNVAL) != 0)
         return conn_fail(c, error_set(TS_ERR_IO, "connection to %s: invalid socket",
                                       c->peer));
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 || transport_pending(c->t))
+    if (conn_wants_read(c, revents))
         rc = conn_read_some(c);
     if (rc == TS_OK && conn_is_open(c) && dbuf_size(&c->out) > 0)
         rc = conn_write_some(c);
@@ -225,7 +238,7 @@ static int linger_step(client_conn *c, short revents, bool *shut)
             return rc;
         *shut = true;
     }
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 || transport_pending(c->t))
+    if (conn_wants_read(c, revents))
         return conn_read_some(c);
     return TS_OK;
 }

@@ -33,6 +33,9 @@ void outbox_entry_free(struct outbox_entry *e)
         sodium_memzero(e->payload, e->len);
         free(e->payload);
     }
+    free(e->sender);
+    free(e->recipient);
+    free(e->content_type);
     free(e);
 }
 
@@ -42,7 +45,7 @@ void outbox_free(struct outbox *ob)
         outbox_entry_free(ob->items[i]);
     free(ob->items);
     ob->items = NULL;
-    ob->n = ob->cap = ob->cursor = ob->in_flight = ob->bytes = 0;
+    ob->n = ob->cap = ob->cursor = ob->in_flight = ob->bytes = ob->queued_first = 0;
 }
 
 /* Index of the first entry with an id >= id. */
@@ -82,23 +85,33 @@ static int grow(struct outbox *ob)
     return TS_OK;
 }
 
-static struct outbox_entry *entry_new(uint64_t id, unsigned flags, const void *payload,
-                                      size_t len, uint64_t created_ms)
+static int copy_field(const char *src, char **dst)
+{
+    *dst = NULL;
+    return src == NULL || (*dst = strdup(src)) != NULL ? TS_OK : TS_ERR_NOMEM;
+}
+
+static struct outbox_entry *entry_new(uint64_t id, const ts_client_outgoing *m,
+                                      uint64_t created_ms)
 {
     struct outbox_entry *e = calloc(1, sizeof(*e));
 
     if (e == NULL)
         return NULL;
     /* One byte at least, so an empty payload still has a buffer. */
-    if ((e->payload = malloc(len > 0 ? len : 1)) == NULL) {
-        free(e);
+    if ((e->payload = malloc(m->len > 0 ? m->len : 1)) == NULL ||
+        copy_field(m->sender, &e->sender) != TS_OK ||
+        copy_field(m->recipient, &e->recipient) != TS_OK ||
+        copy_field(m->content_type, &e->content_type) != TS_OK) {
+        outbox_entry_free(e);
         return NULL;
     }
-    if (len > 0)
-        memcpy(e->payload, payload, len);
+    if (m->len > 0)
+        memcpy(e->payload, m->payload, m->len);
     e->id = id;
-    e->flags = flags;
-    e->len = len;
+    e->flags = m->flags;
+    e->type = m->type;
+    e->len = m->len;
     e->created_ms = created_ms;
     e->state = OUTBOX_QUEUED;
     return e;
@@ -115,10 +128,12 @@ static void insert(struct outbox *ob, struct outbox_entry *e)
     ob->bytes += e->len;
     if (i < ob->cursor)
         ob->cursor = i;
+    if ((e->flags & TS_SEND_FIRST) != 0)
+        ob->queued_first++;
 }
 
-int outbox_add(struct outbox *ob, uint64_t id, unsigned flags, const void *payload,
-               size_t len, uint64_t created_ms, struct outbox_entry **out)
+int outbox_add_message(struct outbox *ob, uint64_t id, const ts_client_outgoing *m,
+                       uint64_t created_ms, struct outbox_entry **out)
 {
     struct outbox_entry *e;
     int rc;
@@ -127,8 +142,11 @@ int outbox_add(struct outbox *ob, uint64_t id, unsigned flags, const void *paylo
         *out = NULL;
     if (id == 0)
         return error_set(TS_ERR_INVALID, "message id 0 is not allowed");
+    if (m->type != TS_MSG_REQUEST && m->type != TS_MSG_COMMAND && m->type != TS_MSG_CHAT)
+        return error_set(TS_ERR_INVALID, "a client sends Requests, Commands and Chat "
+                         "messages, not type %d", (int)m->type);
     if (ob->n >= ob->max_entries || ob->bytes > ob->max_bytes ||
-        len > ob->max_bytes - ob->bytes)
+        m->len > ob->max_bytes - ob->bytes)
         return error_set(TS_ERR_LIMIT,
                          "the outbox is full (%zu messages, %zu bytes waiting for answers)",
                          ob->n, ob->bytes);
@@ -137,11 +155,11 @@ int outbox_add(struct outbox *ob, uint64_t id, unsigned flags, const void *paylo
                          (unsigned long long)id);
     if ((rc = grow(ob)) != TS_OK)
         return rc;
-    if ((e = entry_new(id, flags, payload, len, created_ms)) == NULL)
+    if ((e = entry_new(id, m, created_ms)) == NULL)
         return error_set(TS_ERR_NOMEM, "out of memory");
-    /* On disk before anyone hears the id. */
-    if (ob->db != NULL &&
-        (rc = outbox_store_put(ob->db, id, flags, created_ms, payload, len)) != TS_OK) {
+    /* On disk before anyone hears the id; a volatile message never is. */
+    if (ob->db != NULL && (m->flags & TS_SEND_VOLATILE) == 0 &&
+        (rc = outbox_store_put_message(ob->db, id, m, created_ms)) != TS_OK) {
         outbox_entry_free(e);
         return rc;
     }
@@ -151,8 +169,18 @@ int outbox_add(struct outbox *ob, uint64_t id, unsigned flags, const void *paylo
     return TS_OK;
 }
 
-static int load_row(void *arg, uint64_t id, unsigned flags, uint64_t created_ms,
-                    const void *payload, size_t len)
+int outbox_add(struct outbox *ob, uint64_t id, unsigned flags, const void *payload,
+               size_t len, uint64_t created_ms, struct outbox_entry **out)
+{
+    ts_client_outgoing m = {
+        .type = TS_MSG_REQUEST, .flags = flags, .payload = payload, .len = len,
+    };
+
+    return outbox_add_message(ob, id, &m, created_ms, out);
+}
+
+static int load_row(void *arg, uint64_t id, const ts_client_outgoing *m,
+                    uint64_t created_ms)
 {
     struct outbox *ob = arg;
     struct outbox_entry *e;
@@ -162,7 +190,7 @@ static int load_row(void *arg, uint64_t id, unsigned flags, uint64_t created_ms,
         return TS_OK;
     if ((rc = grow(ob)) != TS_OK)
         return rc;
-    if ((e = entry_new(id, flags, payload, len, created_ms)) == NULL)
+    if ((e = entry_new(id, m, created_ms)) == NULL)
         return error_set(TS_ERR_NOMEM, "out of memory");
     e->loaded = true;
     insert(ob, e);
@@ -176,8 +204,20 @@ int outbox_load(struct outbox *ob)
     return outbox_store_load(ob->db, load_row, ob);
 }
 
+/* Rare and few (commands that set up a session): a scan is enough. */
+static struct outbox_entry *first_queued(const struct outbox *ob)
+{
+    for (size_t i = 0; i < ob->n; i++) {
+        if (ob->items[i]->state == OUTBOX_QUEUED && (ob->items[i]->flags & TS_SEND_FIRST) != 0)
+            return ob->items[i];
+    }
+    return NULL;
+}
+
 struct outbox_entry *outbox_next_queued(struct outbox *ob)
 {
+    if (ob->queued_first > 0)
+        return first_queued(ob);
     while (ob->cursor < ob->n && ob->items[ob->cursor]->state != OUTBOX_QUEUED)
         ob->cursor++;
     return ob->cursor < ob->n ? ob->items[ob->cursor] : NULL;
@@ -191,6 +231,8 @@ void outbox_mark_sent(struct outbox *ob, struct outbox_entry *e)
     if (e->attempts < UINT32_MAX)
         e->attempts++;
     ob->in_flight++;
+    if ((e->flags & TS_SEND_FIRST) != 0)
+        ob->queued_first--;
 }
 
 size_t outbox_requeue(struct outbox *ob)
@@ -200,6 +242,7 @@ size_t outbox_requeue(struct outbox *ob)
     for (size_t i = 0; i < ob->n; i++) {
         if (ob->items[i]->state == OUTBOX_SENT) {
             ob->items[i]->state = OUTBOX_QUEUED;
+            ob->queued_first += (ob->items[i]->flags & TS_SEND_FIRST) != 0;
             moved++;
         }
     }
@@ -214,6 +257,8 @@ static void remove_at(struct outbox *ob, size_t i)
 
     if (e->state == OUTBOX_SENT)
         ob->in_flight--;
+    else if ((e->flags & TS_SEND_FIRST) != 0)
+        ob->queued_first--;
     ob->bytes -= e->len;
     memmove(ob->items + i, ob->items + i + 1, (ob->n - i - 1) * sizeof(*ob->items));
     ob->n--;
@@ -238,7 +283,8 @@ int outbox_settle(struct outbox *ob, int type, uint64_t correlation_id,
     if (i >= ob->n || ob->items[i]->id != correlation_id)
         return TS_OK;
     e = ob->items[i];
-    if (ob->db != NULL && (rc = outbox_store_delete(ob->db, e->id)) != TS_OK)
+    if (ob->db != NULL && (e->flags & TS_SEND_VOLATILE) == 0 &&
+        (rc = outbox_store_delete(ob->db, e->id)) != TS_OK)
         return rc;
     remove_at(ob, i);
     if (type != TS_MSG_ERROR)

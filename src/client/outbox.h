@@ -11,6 +11,8 @@
  *   (when there is one) before add returns.
  * - On each connection, QUEUED entries are sent in ascending id order
  *   (outbox_next_queued) and become SENT: in flight on that connection.
+ *   Entries flagged TS_SEND_FIRST go before all others (in id order among
+ *   themselves).
  * - When the connection is lost every SENT entry goes back to QUEUED; the
  *   next connection sends it again with its ORIGINAL id, so the server
  *   recognises the repeat and answers with its first result.
@@ -22,7 +24,8 @@
  *   as OUTBOX_FORGOTTEN.
  *
  * Entries loaded from the store start QUEUED and count as possibly sent
- * before. Nothing here touches the network or takes locks: the client
+ * before. An entry flagged TS_SEND_VOLATILE (a Command carrying a
+ * password) never touches the store: it lives and dies in memory. Nothing here touches the network or takes locks: the client
  * calls it under its own lock. Entry memory is stable (the list holds
  * pointers), so a sender may read an entry's id and payload without the
  * lock while the entry is SENT: only settle and free release it.
@@ -46,6 +49,9 @@ enum outbox_state {
 struct outbox_entry {
     uint64_t id;
     unsigned flags;          /* TS_SEND_* */
+    ts_msg_type type;        /* TS_MSG_REQUEST, TS_MSG_COMMAND or TS_MSG_CHAT */
+    /* Envelope fields, owned; NULL for the defaults (ts_client_outgoing). */
+    char *sender, *recipient, *content_type;
     uint64_t created_ms;     /* wall clock when added */
     uint8_t *payload;        /* owned; wiped when freed */
     size_t len;
@@ -64,6 +70,7 @@ struct outbox {
     struct outbox_entry **items; /* ascending id */
     size_t n, cap;
     size_t cursor;           /* no QUEUED entry below this index */
+    size_t queued_first;     /* QUEUED entries flagged TS_SEND_FIRST */
     size_t in_flight;        /* entries SENT */
     size_t bytes;            /* payload bytes held */
     size_t max_entries, max_bytes;
@@ -83,13 +90,22 @@ enum outbox_outcome {
 void outbox_init(struct outbox *ob, struct client_db *db, size_t max_entries,
                  size_t max_bytes);
 
+/*
+ * Add a QUEUED entry for the message m describes (m->payload and
+ * m->flags; the id is given). Stored first unless m->flags has
+ * TS_SEND_VOLATILE (or there is no store). Errors as outbox_add(), and
+ * TS_ERR_INVALID for a type other than Request, Command or Chat.
+ */
+int outbox_add_message(struct outbox *ob, uint64_t id, const ts_client_outgoing *m,
+                       uint64_t created_ms, struct outbox_entry **out);
+
 /* Load the stored entries (QUEUED, loaded = true). Entries over the
  * limits are loaded anyway (they were accepted before). 0, TS_ERR_IO or
  * TS_ERR_NOMEM. */
 int outbox_load(struct outbox *ob);
 
 /*
- * Add a QUEUED entry: stored first (when there is a store), then listed.
+ * Add a QUEUED Request entry: stored first (when there is a store), then listed.
  * *out (may be NULL) gets the entry. 0, TS_ERR_LIMIT (full), TS_ERR_EXISTS
  * (id already present), TS_ERR_INVALID (id 0), TS_ERR_IO or TS_ERR_NOMEM;
  * nothing changes on failure.
@@ -97,7 +113,8 @@ int outbox_load(struct outbox *ob);
 int outbox_add(struct outbox *ob, uint64_t id, unsigned flags, const void *payload,
                size_t len, uint64_t created_ms, struct outbox_entry **out);
 
-/* The QUEUED entry with the lowest id, or NULL. */
+/* The QUEUED entry to send next: the lowest id among those flagged
+ * TS_SEND_FIRST, else the lowest id; NULL when none is queued. */
 struct outbox_entry *outbox_next_queued(struct outbox *ob);
 
 /* QUEUED -> SENT (counts the attempt). */

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <tcpseal/client.h>
+
 struct client_db;
 
 /* Add a row (committed when this returns, unless a transaction is open).
@@ -16,13 +18,18 @@ struct client_db;
 int outbox_store_put(struct client_db *db, uint64_t id, unsigned flags,
                      uint64_t created_ms, const void *payload, size_t len);
 
+/* Add a row for any message (ts_client_outgoing: type, strings, flags,
+ * payload); errors as outbox_store_put(). */
+int outbox_store_put_message(struct client_db *db, uint64_t id,
+                             const ts_client_outgoing *m, uint64_t created_ms);
+
 /* Remove the row of id (none is not an error). 0 or TS_ERR_IO. */
 int outbox_store_delete(struct client_db *db, uint64_t id);
 
-/* One loaded row; the payload is valid during the call. A non-zero
- * return stops the load with that code. */
-typedef int (*outbox_store_row_fn)(void *arg, uint64_t id, unsigned flags,
-                                   uint64_t created_ms, const void *payload, size_t len);
+/* One loaded row: the message (its strings and payload valid during the
+ * call). A non-zero return stops the load with that code. */
+typedef int (*outbox_store_row_fn)(void *arg, uint64_t id, const ts_client_outgoing *m,
+                                   uint64_t created_ms);
 
 /* Every row in ascending id order. 0, the callback's code or TS_ERR_IO. */
 int outbox_store_load(struct client_db *db, outbox_store_row_fn fn, void *arg);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "envelope/utf8.h"
 #include "util/error.h"
 
@@ -207,4 +209,20 @@ int ts_envelope_decode(const uint8_t *data, size_t len, ts_envelope **out)
     env->sealed = true;
     *out = env;
     return TS_OK;
+}
+
+int ts_envelope_clone(const ts_envelope *env, ts_envelope **out)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = ts_envelope_encode(env, &data, &len);
+
+    *out = NULL;
+    if (rc == TS_OK)
+        rc = ts_envelope_decode(data, len, out);
+    if (data != NULL) {
+        sodium_memzero(data, len);
+        free(data);
+    }
+    return rc;
 }

@@ -56,7 +56,8 @@ def test_start_status_stop(start_server, make_client, make_agent):
     assert st["server_key"] == server.fingerprint
     assert st["fingerprint"] == own
     assert st["session_age_s"] >= 0 and st["connected_since"]
-    assert st["messages"] == {"in": 0, "out": 0}
+    # The one exchange so far: the agent asked who its key logs in as.
+    assert st["messages"] == {"in": 1, "out": 1}
     assert (st["outbox"], st["in_flight"], st["inbox"], st["rekeys"]) == (0, 0, 0, 0)
     human = client.run("status")
     assert human.returncode == 0
@@ -111,7 +112,8 @@ def test_send_through_agent(server, client, make_agent):
     assert status["handshakes"]["ok"] == 1
     assert status["requests"] == {"handled": 4, "repeated": 0}
     st = agent.status()
-    assert st["messages"] == {"in": 4, "out": 4}
+    # And the agent's own whoami when its session came up.
+    assert st["messages"] == {"in": 5, "out": 5}
 
     # Another server named explicitly: one-shot, not through the agent.
     other = client.run("send", "-H", "127.0.0.1", "-p", "1", "elsewhere")
