@@ -51,6 +51,7 @@ static int fuzz_on_message(void *arg, uint8_t *data, size_t len)
     volatile uint8_t sink = 0;
     for (size_t i = 0; i < len; i++)
         sink ^= data[i];
+    (void)sink;
     return 0;
 }
 

@@ -35,7 +35,8 @@ static const char *path_in(const char *dir, const char *name)
     static int next;
     char *p = paths[next++ % 8];
 
-    snprintf(p, PATH_MAX_TEST, "%s/%s", dir, name);
+    if (snprintf(p, PATH_MAX_TEST, "%s/%s", dir, name) >= PATH_MAX_TEST)
+        fail_msg("path too long: %s/%s", dir, name);
     return p;
 }
 
