@@ -10,19 +10,11 @@
 
 #include <tcpseal/error.h>
 
+#include "cli/cli_text.h"
 #include "cli/client_agent.h"
 #include "util/clock.h"
 
 #define RESPONSE_TIMEOUT_MS 10000u
-
-/* Printable text of a payload: control characters replaced. */
-static int print_text(const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (putchar(p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]) == EOF)
-            return -1;
-    return 0;
-}
 
 static int line_human(const struct client_answer *a)
 {
@@ -46,7 +38,8 @@ static int line_human(const struct client_answer *a)
         client_error_text(payload, len, text, sizeof(text));
         rc = fputs(text, stdout) == EOF ? -1 : 0;
     } else {
-        rc = print_text(payload, len);
+        cli_put_text(stdout, payload, len);
+        rc = ferror(stdout) ? -1 : 0;
     }
     if (rc != 0 || putchar('\n') == EOF || fflush(stdout) != 0) {
         cli_error(CLIENT_PROGRAM, "cannot write the output");

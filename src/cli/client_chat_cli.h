@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <tcpseal/client.h>
 
+#include "cli/cli_text.h"
 #include "cli/client_cli.h"
 #include "client/chat.h"
 #include "client/whois_cache.h"
@@ -178,10 +179,6 @@ int client_say_to(const struct chat_opts *o, const char *to, const char *text);
 
 /* The mark of a verdict: "✓" verified, "?" unsigned, "✗" otherwise. */
 const char *chat_mark(enum chat_verdict v);
-
-/* Payload bytes safe for a terminal: control characters (C0, C1, DEL),
- * bidirectional overrides and invalid UTF-8 become '?'. */
-void chat_put_text(FILE *out, const uint8_t *p, size_t len);
 
 /* A line for a message or event: "HH:MM:SS #room ✓ alice: text" (local
  * time); with stored_id (not 0) and stored_at, the history form

@@ -26,7 +26,7 @@ static const char help_text[] =
 /* Show server-chosen text safely (names, errors). */
 static void put(const char *s)
 {
-    chat_put_text(stdout, (const uint8_t *)s, strlen(s));
+    cli_put_text(stdout, (const uint8_t *)s, strlen(s));
 }
 
 static void send_command(struct chat_tty *t, enum tty_what what, const char *arg, json_t *cmd)

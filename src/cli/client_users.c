@@ -18,7 +18,7 @@ static int show(json_t *obj)
         const char *name = json_string_value(json_array_get(users, i));
 
         if (name != NULL)
-            chat_put_text(stdout, (const uint8_t *)name, strlen(name));
+            cli_put_text(stdout, (const uint8_t *)name, strlen(name));
         fputc('\n', stdout);
     }
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_GENERIC;

@@ -17,7 +17,7 @@ static void show(json_t *obj)
     json_t *rooms = json_object_get(obj, "rooms");
 
     if (user != NULL)
-        chat_put_text(stdout, (const uint8_t *)user, strlen(user));
+        cli_put_text(stdout, (const uint8_t *)user, strlen(user));
     else
         fputs("not logged in", stdout);
     printf(" (device %s", fp != NULL ? fp : "?");
@@ -25,7 +25,7 @@ static void show(json_t *obj)
         const char *room = json_string_value(json_array_get(rooms, i));
 
         fputs(i == 0 ? "; rooms: " : ", ", stdout);
-        chat_put_text(stdout, (const uint8_t *)(room != NULL ? room : "?"),
+        cli_put_text(stdout, (const uint8_t *)(room != NULL ? room : "?"),
                       room != NULL ? strlen(room) : 1);
     }
     fputs(")\n", stdout);

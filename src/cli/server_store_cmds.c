@@ -12,6 +12,7 @@
 #include <tcpseal/envelope.h>
 
 #include "cli/cli_common.h"
+#include "cli/cli_text.h"
 #include "cli/server_cmds.h"
 #include "cli/server_ctl.h"
 #include "cli/server_paths.h"
@@ -26,57 +27,9 @@ struct store_opts {
 };
 
 
-/* Length of the UTF-8 sequence at p (at most len bytes) and its code
- * point; 0 when it is not valid UTF-8 (overlong forms, surrogates). */
-static size_t utf8_next(const uint8_t *p, size_t len, uint32_t *cp)
-{
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-
-    if (n == 0 || n > len || p[0] > 0xf4)
-        return 0;
-    *cp = p[0] & (0xffu >> (n + 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (p[i] & 0x3f);
-    }
-    if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-/*
- * Stored text as one line on the operator's terminal. What senders wrote
- * (and whatever someone wrote into the file) is data: control
- * characters, C1 controls, bidirectional overrides and bytes that are not
- * UTF-8 become '?', so no message can move the cursor, recolour the
- * screen or read differently from what it is. The same rule as the
- * client's chat output (docs/chat.md).
- */
-static void put_text(const uint8_t *p, size_t len)
-{
-    uint32_t cp = 0;
-    size_t n;
-
-    for (size_t i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            putchar(p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]);
-        } else if ((n = utf8_next(p + i, len - i, &cp)) == 0 || (cp >= 0x80 && cp <= 0x9f) ||
-                   cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-                   (cp >= 0x2066 && cp <= 0x2069)) {
-            n = n == 0 ? 1 : n;
-            putchar('?');
-        } else {
-            fwrite(p + i, 1, n, stdout);
-        }
-    }
-}
-
 static void put_string(const char *s)
 {
-    put_text((const uint8_t *)s, strlen(s));
+    cli_put_text(stdout, (const uint8_t *)s, strlen(s));
 }
 
 /* --store FILE, or tcpseal.db in the state directory. */
@@ -176,7 +129,7 @@ static int print_row(void *ctx, const struct store_row *row)
         fputs(row->room[0] != '\0' ? " -> #" : " -> ", stdout);
         put_string(row->room[0] != '\0' ? row->room : row->recipient);
         fputs(": ", stdout);
-        put_text(payload, len);
+        cli_put_text(stdout, payload, len);
         putchar('\n');
     }
     free(view);
