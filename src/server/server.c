@@ -184,6 +184,8 @@ static void run_signal_ready(ts_server *srv, int result)
 {
     pthread_mutex_lock(&srv->run_lock);
     srv->run_result = result;
+    if (result != TS_OK)
+        snprintf(srv->run_detail, sizeof(srv->run_detail), "%s", ts_error_detail(result));
     pthread_cond_broadcast(&srv->run_cond);
     pthread_mutex_unlock(&srv->run_lock);
 }
@@ -246,8 +248,10 @@ int ts_server_run(ts_server *srv)
     if (sweep != NULL)
         event_free(sweep);
     atomic_store(&srv->state, SERVER_STOPPED);
-    LOG_INFO("stopped", "uptime_s=%llu",
-             (unsigned long long)((clock_mono_ms() - srv->started_mono_ms) / 1000));
+    /* A server that never ran has no uptime to tell. */
+    if (srv->started_mono_ms != 0)
+        LOG_INFO("stopped", "uptime_s=%llu",
+                 (unsigned long long)((clock_mono_ms() - srv->started_mono_ms) / 1000));
     return rc;
 }
 
@@ -278,8 +282,10 @@ int ts_server_start(ts_server *srv)
         pthread_cond_wait(&srv->run_cond, &srv->run_lock);
     rc = srv->run_result;
     pthread_mutex_unlock(&srv->run_lock);
-    if (rc != TS_OK)
+    if (rc != TS_OK) {
         ts_server_wait(srv);
+        error_set(rc, "%s", srv->run_detail);
+    }
     return rc;
 }
 

@@ -37,6 +37,7 @@
 #include "server/senders.h"
 #include "server/tls_server.h"
 #include "util/dbuf.h"
+#include "util/error.h"
 #include "util/idmap.h"
 #include "util/ratelimit.h"
 
@@ -159,6 +160,9 @@ struct ts_server {
     pthread_mutex_t run_lock;
     pthread_cond_t run_cond;
     int run_result;
+    /* Why it failed: error details are per thread, and the caller of
+     * ts_server_start() is on another one. */
+    char run_detail[ERROR_DETAIL_MAX];
 };
 
 /* The live settings. */
