@@ -85,16 +85,11 @@ void agent_link_close(struct agent_link *l)
 static int link_wait(int fd, short events, uint64_t deadline)
 {
     struct pollfd p = {.fd = fd, .events = events};
-    uint64_t now;
     int r, timeout;
 
     for (;;) {
-        now = clock_mono_ms();
-        if (deadline != 0 && now >= deadline)
+        if ((timeout = clock_poll_timeout(deadline)) == 0)
             return 0;
-        timeout = deadline == 0 ? -1
-                  : deadline - now > INT_MAX ? INT_MAX
-                                              : (int)(deadline - now);
         r = poll(&p, 1, timeout);
         if (r > 0)
             return 1;

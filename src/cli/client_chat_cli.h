@@ -170,6 +170,11 @@ void route_close(struct route *r);
  * the Error's JSON view goes to stdout as well. */
 int route_refused(const char *what, const ts_envelope *answer, bool json);
 
+/* login and register (create; named by cmd): a user name and a password
+ * (asked twice to create an account), the key bound when the server
+ * agrees. The exit status. */
+int client_account_bind(const struct cli_command *cmd, bool create, int argc, char **argv);
+
 /* say and dm: send text to "#room" or a user and show the
  * acknowledgement. The exit status. */
 int client_say_to(const struct chat_opts *o, const char *to, const char *text);

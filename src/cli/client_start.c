@@ -190,11 +190,9 @@ static int report_read(int fd, char *buf, size_t cap, uint64_t deadline)
     int r;
 
     for (;;) {
-        uint64_t now = clock_mono_ms();
-
-        if (now >= deadline)
+        if (clock_mono_ms() >= deadline)
             return -1;
-        r = poll(&pfd, 1, (int)(deadline - now > INT_MAX ? INT_MAX : deadline - now));
+        r = poll(&pfd, 1, clock_poll_timeout(deadline));
         if (r < 0 && errno != EINTR)
             return -1;
         if (r <= 0)

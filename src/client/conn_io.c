@@ -14,20 +14,6 @@
 #include "net/tls.h"
 #include "util/clock.h"
 
-/* Milliseconds left until deadline_ms for poll(): -1 for none, 0 when
- * past. */
-static int time_left(uint64_t deadline_ms)
-{
-    uint64_t now;
-
-    if (deadline_ms == 0)
-        return -1;
-    now = clock_mono_ms();
-    if (now >= deadline_ms)
-        return 0;
-    return deadline_ms - now > (uint64_t)INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
-}
-
 /* The server ended its direction. A reason it sent before is reported by
  * the caller; without one, say when it happened. */
 static int conn_eof(client_conn *c)
@@ -185,7 +171,7 @@ static int conn_wait(client_conn *c, uint64_t deadline_ms, short *revents)
         *revents = POLLIN;
         return TS_OK;
     }
-    if ((timeout = time_left(deadline_ms)) == 0)
+    if ((timeout = clock_poll_timeout(deadline_ms)) == 0)
         return TS_OK;
     p.fd = transport_fd(c->t);
     p.events = client_conn_events(c);
@@ -214,7 +200,7 @@ int conn_run(client_conn *c, uint64_t deadline_ms, enum conn_until until)
         if ((rc = conn_wait(c, deadline_ms, &revents)) != TS_OK)
             return rc;
         if (revents == 0) {
-            if (time_left(deadline_ms) == 0)
+            if (clock_poll_timeout(deadline_ms) == 0)
                 return conn_timeout(c, until);
             continue;
         }
@@ -259,7 +245,7 @@ int conn_linger(client_conn *c, uint64_t deadline_ms)
             return TS_OK;
         if (c->t == NULL)
             return conn_sticky(c);
-        if ((timeout = time_left(deadline_ms)) == 0)
+        if ((timeout = clock_poll_timeout(deadline_ms)) == 0)
             return error_set(TS_ERR_TIMEOUT, "%s did not acknowledge the close in time",
                              c->peer);
         p.fd = transport_fd(c->t);

@@ -145,19 +145,6 @@ fail:
     return rc;
 }
 
-/* Milliseconds left until deadline for poll(): -1 for none, 0 when past. */
-static int poll_timeout(uint64_t deadline_ms)
-{
-    uint64_t now;
-
-    if (deadline_ms == 0)
-        return -1;
-    now = clock_mono_ms();
-    if (now >= deadline_ms)
-        return 0;
-    return deadline_ms - now > (uint64_t)INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
-}
-
 /* Wait for a non-blocking connect to finish: 0 (connected), TS_ERR_TIMEOUT,
  * or TS_ERR_CONNECT with *err set to the socket's error. */
 static int connect_wait(int fd, uint64_t deadline_ms, int *err)
@@ -167,7 +154,7 @@ static int connect_wait(int fd, uint64_t deadline_ms, int *err)
     int r;
 
     do {
-        r = poll(&p, 1, poll_timeout(deadline_ms));
+        r = poll(&p, 1, clock_poll_timeout(deadline_ms));
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
         *err = errno;

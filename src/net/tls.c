@@ -301,20 +301,6 @@ fail:
     return rc;
 }
 
-/* Milliseconds left until deadline_ms for poll(): -1 for none, 0 once
- * past. */
-static int time_left(uint64_t deadline_ms)
-{
-    uint64_t now;
-
-    if (deadline_ms == 0)
-        return -1;
-    now = clock_mono_ms();
-    if (now >= deadline_ms)
-        return 0;
-    return deadline_ms - now > (uint64_t)INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
-}
-
 int tls_transport_handshake(struct transport *t, uint64_t deadline_ms)
 {
     struct tls_transport *tt;
@@ -327,7 +313,7 @@ int tls_transport_handshake(struct transport *t, uint64_t deadline_ms)
     for (;;) {
         if ((rc = handshake_step(tt)) != TS_OK || tt->established)
             return rc;
-        if ((timeout = time_left(deadline_ms)) == 0)
+        if ((timeout = clock_poll_timeout(deadline_ms)) == 0)
             return error_set(TS_ERR_TIMEOUT, "timed out during the TLS handshake with %s",
                              t->peer);
         p.fd = transport_fd(tt->inner);

@@ -33,4 +33,18 @@ static inline uint64_t clock_wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Milliseconds left until deadline_ms (monotonic) as a poll() timeout:
+ * -1 for no deadline (0), 0 once it has passed. */
+static inline int clock_poll_timeout(uint64_t deadline_ms)
+{
+    uint64_t now;
+
+    if (deadline_ms == 0)
+        return -1;
+    now = clock_mono_ms();
+    if (now >= deadline_ms)
+        return 0;
+    return deadline_ms - now > (uint64_t)INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
+}
+
 #endif /* TS_UTIL_CLOCK_H */
