@@ -42,3 +42,14 @@ void test_rmtree(char *dir)
         nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(dir);
 }
+
+const char *test_path_in(const char *dir, const char *name)
+{
+    static char paths[8][TEST_PATH_MAX];
+    static int next;
+    char *p = paths[next++ % 8];
+
+    if (snprintf(p, TEST_PATH_MAX, "%s/%s", dir, name) >= TEST_PATH_MAX)
+        fail_msg("path too long: %s/%s", dir, name);
+    return p;
+}

@@ -20,4 +20,12 @@ size_t test_hex(const char *hex, uint8_t *out, size_t cap);
 char *test_tmpdir(void);
 void test_rmtree(char *dir);
 
+/* Longest path the tests build. */
+#define TEST_PATH_MAX 576
+
+/* "dir/name" in one of eight rotating static buffers (so a call's result
+ * lives through a few more calls, enough for one function call's
+ * arguments); fails the test when the path would not fit. */
+const char *test_path_in(const char *dir, const char *name);
+
 #endif /* TS_TEST_SUPPORT_H */

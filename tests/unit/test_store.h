@@ -21,7 +21,6 @@
 
 #include "store/store.h"
 
-#define TEST_PATH_MAX 512
 #define TEST_MAX_IDS 4096
 
 /* ---- envelopes ---- */

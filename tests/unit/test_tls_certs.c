@@ -22,23 +22,11 @@
 #include "tls/certgen.h"
 #include "tls/pin.h"
 
-#define PATH_MAX_TEST 512
 #define DAY_S 86400
 /* Validity checks allow for the backdated notBefore and a slow run. */
 #define SLACK_S 7200
 
 static char *base;
-
-static const char *path_in(const char *dir, const char *name)
-{
-    static char paths[8][PATH_MAX_TEST];
-    static int next;
-    char *p = paths[next++ % 8];
-
-    if (snprintf(p, PATH_MAX_TEST, "%s/%s", dir, name) >= PATH_MAX_TEST)
-        fail_msg("path too long: %s/%s", dir, name);
-    return p;
-}
 
 static int setup(void **state)
 {
@@ -54,9 +42,9 @@ static int teardown(void **state)
 }
 
 /* A fresh output directory name under base (not created). */
-static void out_dir(char out[PATH_MAX_TEST], const char *leaf)
+static void out_dir(char out[TEST_PATH_MAX], const char *leaf)
 {
-    snprintf(out, PATH_MAX_TEST, "%s/%s", base, leaf);
+    snprintf(out, TEST_PATH_MAX, "%s/%s", base, leaf);
 }
 
 /* Every certificate of a PEM file, in order. */
@@ -195,7 +183,7 @@ static void assert_serial_random(X509 *x)
 static void test_generate_defaults(void **state)
 {
     const char *clients[] = {"alice", "bob.example_2"};
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = dir, .clients = clients, .n_clients = 2};
     X509 *ca, *server, *client, *chain_ca;
     STACK_OF(X509) *chain;
@@ -206,29 +194,29 @@ static void test_generate_defaults(void **state)
     assert_int_equal(certgen_run(&o), TS_OK);
     /* Modes: directory 0700 (parents too), keys 0600, certificates 0644. */
     assert_int_equal(mode_of(dir), 0700);
-    assert_int_equal(mode_of(path_in(base, "certs")), 0700);
-    assert_int_equal(mode_of(path_in(dir, "ca.key")), 0600);
-    assert_int_equal(mode_of(path_in(dir, "server.key")), 0600);
-    assert_int_equal(mode_of(path_in(dir, "client-alice.key")), 0600);
-    assert_int_equal(mode_of(path_in(dir, "client-bob.example_2.key")), 0600);
-    assert_int_equal(mode_of(path_in(dir, "ca.crt")), 0644);
-    assert_int_equal(mode_of(path_in(dir, "server.crt")), 0644);
-    assert_int_equal(mode_of(path_in(dir, "client-alice.crt")), 0644);
+    assert_int_equal(mode_of(test_path_in(base, "certs")), 0700);
+    assert_int_equal(mode_of(test_path_in(dir, "ca.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(dir, "server.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(dir, "client-alice.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(dir, "client-bob.example_2.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(dir, "ca.crt")), 0644);
+    assert_int_equal(mode_of(test_path_in(dir, "server.crt")), 0644);
+    assert_int_equal(mode_of(test_path_in(dir, "client-alice.crt")), 0644);
 
     /* Chains verify for their purposes; the other purpose is refused. */
-    assert_int_equal(verify(path_in(dir, "ca.crt"), path_in(dir, "server.crt"),
+    assert_int_equal(verify(test_path_in(dir, "ca.crt"), test_path_in(dir, "server.crt"),
                             X509_PURPOSE_SSL_SERVER), X509_V_OK);
-    assert_int_equal(verify(path_in(dir, "ca.crt"), path_in(dir, "client-alice.crt"),
+    assert_int_equal(verify(test_path_in(dir, "ca.crt"), test_path_in(dir, "client-alice.crt"),
                             X509_PURPOSE_SSL_CLIENT), X509_V_OK);
-    assert_int_equal(verify(path_in(dir, "ca.crt"), path_in(dir, "client-alice.crt"),
+    assert_int_equal(verify(test_path_in(dir, "ca.crt"), test_path_in(dir, "client-alice.crt"),
                             X509_PURPOSE_SSL_SERVER), X509_V_ERR_INVALID_PURPOSE);
 
-    ca = read_cert(path_in(dir, "ca.crt"));
-    server = read_cert(path_in(dir, "server.crt"));
-    client = read_cert(path_in(dir, "client-alice.crt"));
+    ca = read_cert(test_path_in(dir, "ca.crt"));
+    server = read_cert(test_path_in(dir, "server.crt"));
+    client = read_cert(test_path_in(dir, "client-alice.crt"));
 
     /* server.crt: the server certificate, then the CA. */
-    chain = read_certs(path_in(dir, "server.crt"));
+    chain = read_certs(test_path_in(dir, "server.crt"));
     assert_int_equal(sk_X509_num(chain), 2);
     chain_ca = sk_X509_value(chain, 1);
     assert_int_equal(X509_cmp(chain_ca, ca), 0);
@@ -286,7 +274,7 @@ static void test_generate_defaults(void **state)
     assert_serial_random(client);
     assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(server),
                                           X509_get0_serialNumber(client)), 0);
-    key = read_key(path_in(dir, "server.key"));
+    key = read_key(test_path_in(dir, "server.key"));
     assert_int_equal(X509_check_private_key(server, key), 1);
     EVP_PKEY_free(key);
 
@@ -297,13 +285,13 @@ static void test_generate_defaults(void **state)
 
 static void test_server_names(void **state)
 {
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = dir, .server_name = "192.0.2.7"};
     X509 *x;
 
     out_dir(dir, "ip");
     assert_int_equal(certgen_run(&o), TS_OK);
-    x = read_cert(path_in(o.out_dir, "server.crt"));
+    x = read_cert(test_path_in(o.out_dir, "server.crt"));
     assert_int_equal(X509_check_ip_asc(x, "192.0.2.7", 0), 1);
     assert_int_equal(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
     assert_int_equal(X509_check_host(x, "localhost", 0, 0, NULL), 1);
@@ -313,7 +301,7 @@ static void test_server_names(void **state)
     out_dir(dir, "dns");
     o.server_name = "chat.tcpseal.example";
     assert_int_equal(certgen_run(&o), TS_OK);
-    x = read_cert(path_in(o.out_dir, "server.crt"));
+    x = read_cert(test_path_in(o.out_dir, "server.crt"));
     assert_int_equal(X509_check_host(x, "chat.tcpseal.example", 0, 0, NULL), 1);
     assert_int_equal(X509_check_host(x, "localhost", 0, 0, NULL), 1);
     assert_int_equal(X509_check_ip_asc(x, "::1", 0), 1);
@@ -324,7 +312,7 @@ static void test_server_names(void **state)
     out_dir(dir, "loop");
     o.server_name = "127.0.0.1";
     assert_int_equal(certgen_run(&o), TS_OK);
-    x = read_cert(path_in(o.out_dir, "server.crt"));
+    x = read_cert(test_path_in(o.out_dir, "server.crt"));
     assert_int_equal(count_sans(x), 3);
     X509_free(x);
 }
@@ -343,18 +331,18 @@ static char *slurp(const char *path, size_t *len)
 
 static void test_refuse_overwrite(void **state)
 {
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = dir};
     char *before, *after, *cert_before, *cert_after;
     size_t blen, alen, cblen, calen;
 
     out_dir(dir, "again");
     assert_int_equal(certgen_run(&o), TS_OK);
-    before = slurp(path_in(dir, "server.key"), &blen);
-    cert_before = slurp(path_in(dir, "ca.crt"), &cblen);
+    before = slurp(test_path_in(dir, "server.key"), &blen);
+    cert_before = slurp(test_path_in(dir, "ca.crt"), &cblen);
     assert_int_equal(certgen_run(&o), TS_ERR_EXISTS);
     assert_non_null(strstr(ts_error_detail(TS_ERR_EXISTS), "--force"));
-    after = slurp(path_in(dir, "server.key"), &alen);
+    after = slurp(test_path_in(dir, "server.key"), &alen);
     assert_int_equal(alen, blen);
     assert_memory_equal(after, before, blen);
     free(after);
@@ -362,15 +350,15 @@ static void test_refuse_overwrite(void **state)
     /* --force replaces every file, keeping the modes, leaving no temp. */
     o.force = true;
     assert_int_equal(certgen_run(&o), TS_OK);
-    after = slurp(path_in(dir, "server.key"), &alen);
-    cert_after = slurp(path_in(dir, "ca.crt"), &calen);
+    after = slurp(test_path_in(dir, "server.key"), &alen);
+    cert_after = slurp(test_path_in(dir, "ca.crt"), &calen);
     assert_true(alen != blen || memcmp(after, before, blen) != 0);
     assert_true(calen != cblen || memcmp(cert_after, cert_before, cblen) != 0);
-    assert_int_equal(mode_of(path_in(dir, "server.key")), 0600);
-    assert_int_equal(mode_of(path_in(dir, "ca.key")), 0600);
-    assert_int_equal(mode_of(path_in(dir, "server.crt")), 0644);
-    assert_int_equal(access(path_in(dir, "server.key.new"), F_OK), -1);
-    assert_int_equal(verify(path_in(dir, "ca.crt"), path_in(dir, "server.crt"),
+    assert_int_equal(mode_of(test_path_in(dir, "server.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(dir, "ca.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(dir, "server.crt")), 0644);
+    assert_int_equal(access(test_path_in(dir, "server.key.new"), F_OK), -1);
+    assert_int_equal(verify(test_path_in(dir, "ca.crt"), test_path_in(dir, "server.crt"),
                             X509_PURPOSE_SSL_SERVER), X509_V_OK);
     free(before);
     free(after);
@@ -381,7 +369,7 @@ static void test_refuse_overwrite(void **state)
 /* A symlink where a key goes is neither written through nor followed. */
 static void test_symlink_not_followed(void **state)
 {
-    char dir[PATH_MAX_TEST], victim[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX], victim[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = dir, .force = true};
     char *content;
     size_t len;
@@ -394,7 +382,7 @@ static void test_symlink_not_followed(void **state)
     assert_non_null(f);
     fputs("untouched\n", f);
     fclose(f);
-    assert_int_equal(symlink(victim, path_in(dir, "server.key")), 0);
+    assert_int_equal(symlink(victim, test_path_in(dir, "server.key")), 0);
     o.force = false;
     assert_int_equal(certgen_run(&o), TS_ERR_EXISTS);
     o.force = true;
@@ -403,13 +391,13 @@ static void test_symlink_not_followed(void **state)
     assert_int_equal(len, strlen("untouched\n"));
     assert_memory_equal(content, "untouched\n", len);
     free(content);
-    assert_int_equal(mode_of(path_in(dir, "server.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(dir, "server.key")), 0600);
 }
 
 /* Modes do not depend on the umask. */
 static void test_modes_any_umask(void **state)
 {
-    char open_dir[PATH_MAX_TEST], tight_dir[PATH_MAX_TEST];
+    char open_dir[TEST_PATH_MAX], tight_dir[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = open_dir};
     mode_t old = umask(0);
 
@@ -420,16 +408,16 @@ static void test_modes_any_umask(void **state)
     o.out_dir = tight_dir;
     assert_int_equal(certgen_run(&o), TS_OK);
     umask(old);
-    assert_int_equal(mode_of(path_in(open_dir, "server.key")), 0600);
-    assert_int_equal(mode_of(path_in(open_dir, "server.crt")), 0644);
+    assert_int_equal(mode_of(test_path_in(open_dir, "server.key")), 0600);
+    assert_int_equal(mode_of(test_path_in(open_dir, "server.crt")), 0644);
     assert_int_equal(mode_of(open_dir), 0700);
-    assert_int_equal(mode_of(path_in(tight_dir, "server.crt")), 0644);
+    assert_int_equal(mode_of(test_path_in(tight_dir, "server.crt")), 0644);
 }
 
 static void test_ca_dir(void **state)
 {
-    char first[PATH_MAX_TEST], second[PATH_MAX_TEST], other[PATH_MAX_TEST],
-        other_ca[PATH_MAX_TEST];
+    char first[TEST_PATH_MAX], second[TEST_PATH_MAX], other[TEST_PATH_MAX],
+        other_ca[TEST_PATH_MAX];
     const char *clients[] = {"carol"};
     struct certgen_options o = {.out_dir = first};
     X509 *a, *b;
@@ -446,14 +434,14 @@ static void test_ca_dir(void **state)
     o.n_clients = 1;
     assert_int_equal(certgen_run(&o), TS_OK);
     /* Signed by the first CA, which is not copied. */
-    assert_int_equal(access(path_in(second, "ca.key"), F_OK), -1);
-    assert_int_equal(access(path_in(second, "ca.crt"), F_OK), -1);
-    assert_int_equal(verify(path_in(first, "ca.crt"), path_in(second, "server.crt"),
+    assert_int_equal(access(test_path_in(second, "ca.key"), F_OK), -1);
+    assert_int_equal(access(test_path_in(second, "ca.crt"), F_OK), -1);
+    assert_int_equal(verify(test_path_in(first, "ca.crt"), test_path_in(second, "server.crt"),
                             X509_PURPOSE_SSL_SERVER), X509_V_OK);
-    assert_int_equal(verify(path_in(first, "ca.crt"), path_in(second, "client-carol.crt"),
+    assert_int_equal(verify(test_path_in(first, "ca.crt"), test_path_in(second, "client-carol.crt"),
                             X509_PURPOSE_SSL_CLIENT), X509_V_OK);
-    a = read_cert(path_in(first, "server.crt"));
-    b = read_cert(path_in(second, "server.crt"));
+    a = read_cert(test_path_in(first, "server.crt"));
+    b = read_cert(test_path_in(second, "server.crt"));
     assert_int_not_equal(X509_cmp(a, b), 0);
     assert_int_equal(X509_check_host(b, "reload.example", 0, 0, NULL), 1);
     X509_free(a);
@@ -465,9 +453,9 @@ static void test_ca_dir(void **state)
     assert_int_equal(certgen_run(&o), TS_ERR_NOT_FOUND);
     assert_int_equal(access(o.out_dir, F_OK), -1);
     /* A CA certificate with another key. */
-    assert_int_equal(rename(path_in(second, "server.key"), path_in(first, "ca.key.other")), 0);
-    assert_int_equal(rename(path_in(first, "ca.key"), path_in(first, "ca.key.orig")), 0);
-    assert_int_equal(rename(path_in(first, "ca.key.other"), path_in(first, "ca.key")), 0);
+    assert_int_equal(rename(test_path_in(second, "server.key"), test_path_in(first, "ca.key.other")), 0);
+    assert_int_equal(rename(test_path_in(first, "ca.key"), test_path_in(first, "ca.key.orig")), 0);
+    assert_int_equal(rename(test_path_in(first, "ca.key.other"), test_path_in(first, "ca.key")), 0);
     o.ca_dir = first;
     assert_int_equal(certgen_run(&o), TS_ERR_TLS);
     assert_non_null(strstr(ts_error_detail(TS_ERR_TLS), "is not the key of"));
@@ -475,9 +463,9 @@ static void test_ca_dir(void **state)
     out_dir(other_ca, "leaf-as-ca");
     o.ca_dir = other_ca;
     assert_int_equal(mkdir(other_ca, 0700), 0);
-    assert_int_equal(rename(path_in(second, "client-carol.crt"), path_in(other_ca, "ca.crt")),
+    assert_int_equal(rename(test_path_in(second, "client-carol.crt"), test_path_in(other_ca, "ca.crt")),
                      0);
-    assert_int_equal(rename(path_in(second, "client-carol.key"), path_in(other_ca, "ca.key")),
+    assert_int_equal(rename(test_path_in(second, "client-carol.key"), test_path_in(other_ca, "ca.key")),
                      0);
     assert_int_equal(certgen_run(&o), TS_ERR_TLS);
     if (strstr(ts_error_detail(TS_ERR_TLS), "not a CA certificate") == NULL)
@@ -486,36 +474,36 @@ static void test_ca_dir(void **state)
 
 static void test_expired(void **state)
 {
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = dir, .expired = true, .days = 30};
     X509 *x;
 
     out_dir(dir, "old");
     assert_int_equal(certgen_run(&o), TS_OK);
-    x = read_cert(path_in(dir, "server.crt"));
+    x = read_cert(test_path_in(dir, "server.crt"));
     assert_true(seconds_from_now(X509_get0_notAfter(x)) < 0);
     assert_true(seconds_from_now(X509_get0_notBefore(x)) < -30L * DAY_S);
     X509_free(x);
-    assert_int_equal(verify(path_in(dir, "ca.crt"), path_in(dir, "server.crt"),
+    assert_int_equal(verify(test_path_in(dir, "ca.crt"), test_path_in(dir, "server.crt"),
                             X509_PURPOSE_SSL_SERVER), X509_V_ERR_CERT_HAS_EXPIRED);
     /* Only the server certificate is expired; the CA is not. */
-    x = read_cert(path_in(dir, "ca.crt"));
+    x = read_cert(test_path_in(dir, "ca.crt"));
     assert_true(seconds_from_now(X509_get0_notAfter(x)) > 3000L * DAY_S);
     X509_free(x);
 }
 
 static void test_days(void **state)
 {
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = dir, .days = 30};
     X509 *x;
 
     out_dir(dir, "short");
     assert_int_equal(certgen_run(&o), TS_OK);
-    x = read_cert(path_in(o.out_dir, "server.crt"));
+    x = read_cert(test_path_in(o.out_dir, "server.crt"));
     assert_true(labs(seconds_from_now(X509_get0_notAfter(x)) - 30L * DAY_S) < SLACK_S);
     X509_free(x);
-    x = read_cert(path_in(o.out_dir, "ca.crt"));
+    x = read_cert(test_path_in(o.out_dir, "ca.crt"));
     assert_true(labs(seconds_from_now(X509_get0_notAfter(x)) - 3650L * DAY_S) < SLACK_S);
     X509_free(x);
 
@@ -523,14 +511,14 @@ static void test_days(void **state)
     out_dir(dir, "long");
     o.days = 5000;
     assert_int_equal(certgen_run(&o), TS_OK);
-    x = read_cert(path_in(o.out_dir, "ca.crt"));
+    x = read_cert(test_path_in(o.out_dir, "ca.crt"));
     assert_true(labs(seconds_from_now(X509_get0_notAfter(x)) - 5000L * DAY_S) < SLACK_S);
     X509_free(x);
 }
 
 static void test_bad_options(void **state)
 {
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     const char *bad_clients[] = {"../x", "a b", "", "-x", ".hidden", "a/b", "a,b"};
     const char *bad_names[] = {"a b", "a..b", "-a.example", "a.example.", "", "x_y.example",
                                "*", "a.*.example"};
@@ -568,7 +556,7 @@ static void test_bad_options(void **state)
  * DER SubjectPublicKeyInfo, SHA-256, standard base64. */
 static void test_pin(void **state)
 {
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     struct certgen_options o = {.out_dir = dir};
     unsigned char digest[32], *der = NULL, b64[64];
     uint8_t parsed[TLS_PIN_DIGEST_LEN];
@@ -579,7 +567,7 @@ static void test_pin(void **state)
 
     out_dir(dir, "pin");
     assert_int_equal(certgen_run(&o), TS_OK);
-    x = read_cert(path_in(dir, "server.crt"));
+    x = read_cert(test_path_in(dir, "server.crt"));
     len = i2d_PUBKEY(X509_get0_pubkey(x), &der);
     assert_true(len > 0);
     assert_int_equal(EVP_Digest(der, (size_t)len, digest, &dlen, EVP_sha256(), NULL), 1);
@@ -589,7 +577,7 @@ static void test_pin(void **state)
 
     assert_int_equal(tls_pin_of_cert(x, pin), TS_OK);
     assert_string_equal(pin, expected);
-    assert_int_equal(tls_pin_of_cert_file(path_in(dir, "server.crt"), pin), TS_OK);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(dir, "server.crt"), pin), TS_OK);
     assert_string_equal(pin, expected);
     assert_int_equal(strlen(pin), TLS_PIN_MAX - 1);
     X509_free(x);
@@ -609,8 +597,8 @@ static void test_pin(void **state)
     assert_int_equal(tls_pin_parse("sha256//____________________________________________",
                                    parsed), TS_ERR_INVALID);
 
-    assert_int_equal(tls_pin_of_cert_file(path_in(dir, "missing.crt"), pin), TS_ERR_NOT_FOUND);
-    assert_int_equal(tls_pin_of_cert_file(path_in(dir, "server.key"), pin), TS_ERR_TLS);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(dir, "missing.crt"), pin), TS_ERR_NOT_FOUND);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(dir, "server.key"), pin), TS_ERR_TLS);
 }
 
 int main(void)

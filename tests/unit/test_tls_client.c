@@ -18,26 +18,13 @@
 #include "tls/pin.h"
 
 #define WAIT_MS 10000
-#define PATH_MAX_TEST 512
-/* Room for a file name after a directory of PATH_MAX_TEST. */
-#define FILE_NAME_MAX 64
 /* A pin of the right form that names no key. */
 #define OTHER_PIN "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 /* a: CA 1 with the server certificate and client alice; b: CA 2, which
  * signed nothing the server shows. */
 static char *base;
-static char a_dir[PATH_MAX_TEST], b_dir[PATH_MAX_TEST];
-
-static const char *path_in(const char *dir, const char *name)
-{
-    static char paths[8][PATH_MAX_TEST + FILE_NAME_MAX];
-    static int next;
-    char *p = paths[next++ % 8];
-
-    snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
-    return p;
-}
+static char a_dir[TEST_PATH_MAX], b_dir[TEST_PATH_MAX];
 
 static int group_setup(void **state)
 {
@@ -88,10 +75,10 @@ static void server_start(struct fixture *f, ts_tls_verify verify)
     cfg.workers = 1;
     cfg.tls_enabled = true;
     cfg.tls_port = 0;
-    cfg.tls_cert_file = path_in(a_dir, "server.crt");
-    cfg.tls_key_file = path_in(a_dir, "server.key");
+    cfg.tls_cert_file = test_path_in(a_dir, "server.crt");
+    cfg.tls_key_file = test_path_in(a_dir, "server.key");
     if (verify != TS_TLS_VERIFY_NONE) {
-        cfg.tls_ca = path_in(a_dir, "ca.crt");
+        cfg.tls_ca = test_path_in(a_dir, "ca.crt");
         cfg.tls_verify_client = verify;
     }
     assert_int_equal(ts_identity_generate(&f->server_id), TS_OK);
@@ -109,7 +96,7 @@ static void server_start(struct fixture *f, ts_tls_verify verify)
     f->cfg.identity = f->client_id;
     f->cfg.reconnect = false;
     f->cfg.tls = true;
-    f->cfg.tls_ca = path_in(a_dir, "ca.crt");
+    f->cfg.tls_ca = test_path_in(a_dir, "ca.crt");
 }
 
 static void fixture_free(struct fixture *f)
@@ -165,7 +152,7 @@ static void test_name_and_pin(void **state)
     char pin[TLS_PIN_MAX];
     struct fixture f;
 
-    assert_int_equal(tls_pin_of_cert_file(path_in(a_dir, "server.crt"), pin), TS_OK);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(a_dir, "server.crt"), pin), TS_OK);
     server_start(&f, TS_TLS_VERIFY_NONE);
     /* The certificate names localhost too; the pin is checked as well. */
     f.cfg.tls_server_name = "localhost";
@@ -180,7 +167,7 @@ static void test_unknown_ca(void **state)
     struct fixture f;
 
     server_start(&f, TS_TLS_VERIFY_NONE);
-    f.cfg.tls_ca = path_in(b_dir, "ca.crt");
+    f.cfg.tls_ca = test_path_in(b_dir, "ca.crt");
     connect_fails(&f, TS_ERR_TLS, "signed by an unknown CA");
     fixture_free(&f);
 }
@@ -213,8 +200,8 @@ static void test_client_certificate(void **state)
     connect_fails(&f, TS_ERR_TLS, "requires a client certificate");
     ts_client_free(f.client);
     f.client = NULL;
-    f.cfg.tls_cert = path_in(a_dir, "client-alice.crt");
-    f.cfg.tls_key = path_in(a_dir, "client-alice.key");
+    f.cfg.tls_cert = test_path_in(a_dir, "client-alice.crt");
+    f.cfg.tls_key = test_path_in(a_dir, "client-alice.key");
     request_ok(&f, "mutual");
     fixture_free(&f);
 }
@@ -239,17 +226,17 @@ static void test_settings_refused(void **state)
     ts_client *c = NULL;
 
     server_start(&f, TS_TLS_VERIFY_NONE);
-    f.cfg.tls_ca = path_in(base, "missing.crt");
+    f.cfg.tls_ca = test_path_in(base, "missing.crt");
     assert_int_equal(ts_client_new(&c, &f.cfg), TS_ERR_CONFIG);
     assert_non_null(strstr(ts_error_detail(TS_ERR_CONFIG), "missing.crt"));
-    f.cfg.tls_ca = path_in(a_dir, "ca.crt");
+    f.cfg.tls_ca = test_path_in(a_dir, "ca.crt");
     f.cfg.tls_pin = "sha256//short";
     assert_int_equal(ts_client_new(&c, &f.cfg), TS_ERR_CONFIG);
     f.cfg.tls_pin = NULL;
-    f.cfg.tls_cert = path_in(a_dir, "client-alice.crt");
+    f.cfg.tls_cert = test_path_in(a_dir, "client-alice.crt");
     assert_int_equal(ts_client_new(&c, &f.cfg), TS_ERR_CONFIG);
     assert_non_null(strstr(ts_error_detail(TS_ERR_CONFIG), "--key"));
-    f.cfg.tls_key = path_in(a_dir, "server.key");
+    f.cfg.tls_key = test_path_in(a_dir, "server.key");
     assert_int_equal(ts_client_new(&c, &f.cfg), TS_ERR_CONFIG);
     assert_non_null(strstr(ts_error_detail(TS_ERR_CONFIG), "is not the key of"));
     f.cfg.tls_cert = f.cfg.tls_key = NULL;

@@ -21,25 +21,12 @@
 #include "util/clock.h"
 
 #define WAIT_MS 5000
-#define PATH_MAX_TEST 512
-/* Room for a file name after a directory of PATH_MAX_TEST. */
-#define FILE_NAME_MAX 64
 #define BULK_LEN (1u << 20)
 
 /* Certificates shared by every test: a (CA 1: server for localhost, client
  * alice), b (CA 2: unknown to clients trusting a), e (CA 1, expired). */
 static char *base;
-static char a_dir[PATH_MAX_TEST], b_dir[PATH_MAX_TEST], e_dir[PATH_MAX_TEST];
-
-static const char *path_in(const char *dir, const char *name)
-{
-    static char paths[8][PATH_MAX_TEST + FILE_NAME_MAX];
-    static int next;
-    char *p = paths[next++ % 8];
-
-    snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
-    return p;
-}
+static char a_dir[TEST_PATH_MAX], b_dir[TEST_PATH_MAX], e_dir[TEST_PATH_MAX];
 
 static int group_setup(void **state)
 {
@@ -68,14 +55,14 @@ static int group_teardown(void **state)
 
 static struct peer_config server_a(void)
 {
-    return (struct peer_config){.cert = path_in(a_dir, "server.crt"),
-                                .key = path_in(a_dir, "server.key"),
-                                .ca = path_in(a_dir, "ca.crt")};
+    return (struct peer_config){.cert = test_path_in(a_dir, "server.crt"),
+                                .key = test_path_in(a_dir, "server.key"),
+                                .ca = test_path_in(a_dir, "ca.crt")};
 }
 
 static struct tls_client_config trust_a(void)
 {
-    return (struct tls_client_config){.ca = path_in(a_dir, "ca.crt")};
+    return (struct tls_client_config){.ca = test_path_in(a_dir, "ca.crt")};
 }
 
 /* A client transport on fd for host; the context is freed at once, as a
@@ -198,7 +185,7 @@ static void test_success(void **state)
     assert_string_equal(tls_transport_version(t), "TLSv1.3");
     assert_string_equal(tls_transport_cipher(t), "TLS_AES_256_GCM_SHA384");
     assert_int_equal(tls_transport_peer_pin(t, pin), TS_OK);
-    assert_int_equal(tls_pin_of_cert_file(path_in(a_dir, "server.crt"), file_pin), TS_OK);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(a_dir, "server.crt"), file_pin), TS_OK);
     assert_string_equal(pin, file_pin);
     assert_string_equal(t->ops->name, "tls");
     exchange_ok(t, "hello over TLS");
@@ -217,7 +204,7 @@ static void test_success(void **state)
 static void test_unknown_ca(void **state)
 {
     struct peer_config pc = server_a();
-    struct tls_client_config cc = {.ca = path_in(b_dir, "ca.crt")};
+    struct tls_client_config cc = {.ca = test_path_in(b_dir, "ca.crt")};
     char pin[TLS_PIN_MAX], file_pin[TLS_PIN_MAX];
     struct transport *t;
     struct peer p;
@@ -231,7 +218,7 @@ static void test_unknown_ca(void **state)
     assert_error(exchange(t, (const uint8_t *)"x", 1, (uint8_t[1]){0}), TS_ERR_TLS,
                  "unknown CA");
     assert_int_equal(tls_transport_peer_pin(t, pin), TS_OK);
-    assert_int_equal(tls_pin_of_cert_file(path_in(a_dir, "server.crt"), file_pin), TS_OK);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(a_dir, "server.crt"), file_pin), TS_OK);
     assert_string_equal(pin, file_pin);
     assert_null(tls_transport_version(t));
     transport_close(t);
@@ -308,8 +295,8 @@ static void test_servername_override(void **state)
 
 static void test_expired(void **state)
 {
-    struct peer_config pc = {.cert = path_in(e_dir, "server.crt"),
-                             .key = path_in(e_dir, "server.key")};
+    struct peer_config pc = {.cert = test_path_in(e_dir, "server.crt"),
+                             .key = test_path_in(e_dir, "server.key")};
     struct tls_client_config cc = trust_a();
     struct transport *t;
     struct peer p;
@@ -332,7 +319,7 @@ static void test_pin_match(void **state)
     struct peer p;
     int fd;
 
-    assert_int_equal(tls_pin_of_cert_file(path_in(a_dir, "server.crt"), pin), TS_OK);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(a_dir, "server.crt"), pin), TS_OK);
     cc.pin = pin;
     peer_start(&p, &pc, &fd);
     t = client_start(&cc, fd, "localhost");
@@ -353,11 +340,11 @@ static void test_pin_mismatch(void **state)
     struct peer p;
     int fd;
 
-    assert_int_equal(tls_pin_of_cert_file(path_in(b_dir, "server.crt"), pin), TS_OK);
-    assert_int_equal(tls_pin_of_cert_file(path_in(a_dir, "server.crt"), actual), TS_OK);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(b_dir, "server.crt"), pin), TS_OK);
+    assert_int_equal(tls_pin_of_cert_file(test_path_in(a_dir, "server.crt"), actual), TS_OK);
     cc.pin = pin;
-    cc.cert_file = path_in(a_dir, "client-alice.crt");
-    cc.key_file = path_in(a_dir, "client-alice.key");
+    cc.cert_file = test_path_in(a_dir, "client-alice.crt");
+    cc.key_file = test_path_in(a_dir, "client-alice.key");
     pc.require_client = true;
     peer_start(&p, &pc, &fd);
     t = client_start(&cc, fd, "localhost");
@@ -420,8 +407,8 @@ static void test_client_cert_accepted(void **state)
     int fd;
 
     pc.require_client = true;
-    cc.cert_file = path_in(a_dir, "client-alice.crt");
-    cc.key_file = path_in(a_dir, "client-alice.key");
+    cc.cert_file = test_path_in(a_dir, "client-alice.crt");
+    cc.key_file = test_path_in(a_dir, "client-alice.key");
     peer_start(&p, &pc, &fd);
     t = client_start(&cc, fd, "localhost");
     assert_int_equal(handshake(t), TS_OK);
@@ -438,7 +425,7 @@ static void test_client_cert_refused(void **state)
     struct peer_config pc = server_a();
     struct tls_client_config cc = trust_a();
     const char *bob[] = {"bob"};
-    char dir[PATH_MAX_TEST];
+    char dir[TEST_PATH_MAX];
     struct certgen_options g = {.out_dir = dir, .clients = bob, .n_clients = 1};
     struct transport *t;
     struct peer p;
@@ -448,8 +435,8 @@ static void test_client_cert_refused(void **state)
     snprintf(dir, sizeof(dir), "%s/bob", base);
     assert_int_equal(certgen_run(&g), TS_OK);
     pc.require_client = true;
-    cc.cert_file = path_in(dir, "client-bob.crt");
-    cc.key_file = path_in(dir, "client-bob.key");
+    cc.cert_file = test_path_in(dir, "client-bob.crt");
+    cc.key_file = test_path_in(dir, "client-bob.key");
     peer_start(&p, &pc, &fd);
     t = client_start(&cc, fd, "localhost");
     rc = handshake(t);
@@ -608,15 +595,15 @@ static void test_config_errors(void **state)
     assert_error(tls_client_ctx_new(&ctx, &cc), TS_ERR_INVALID, "pin");
     assert_null(ctx);
     cc = trust_a();
-    cc.cert_file = path_in(a_dir, "client-alice.crt");
+    cc.cert_file = test_path_in(a_dir, "client-alice.crt");
     assert_error(tls_client_ctx_new(&ctx, &cc), TS_ERR_INVALID, "--cert FILE and --key FILE");
-    cc.key_file = path_in(a_dir, "server.key");
+    cc.key_file = test_path_in(a_dir, "server.key");
     assert_error(tls_client_ctx_new(&ctx, &cc), TS_ERR_TLS, "is not the key of");
     cc = trust_a();
-    cc.ca = path_in(base, "missing.crt");
+    cc.ca = test_path_in(base, "missing.crt");
     assert_error(tls_client_ctx_new(&ctx, &cc), TS_ERR_TLS, "missing.crt");
     cc = trust_a();
-    cc.ca = path_in(a_dir, "server.key");
+    cc.ca = test_path_in(a_dir, "server.key");
     assert_error(tls_client_ctx_new(&ctx, &cc), TS_ERR_TLS, "cannot load the CA");
     cc = trust_a();
     cc.min_version = 0x0302;
